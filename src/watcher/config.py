@@ -1,0 +1,346 @@
+"""Run configuration: pydantic models loaded from TOML, CLI overrides, errors that name the field.
+
+A config describes one data job (poetry, agentic or aba), the backends it may call and how the
+run is supervised. API keys are never stored here: a backend names the environment variable
+(`api_key_env`) and the key is read from the environment, or from `.env` in the working
+directory, at the moment a worker needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DATA = PACKAGE_DIR / "data"
+# In a source checkout (editable install) the repo's configs/ sits two levels above the package.
+_REPO_CONFIGS = PACKAGE_DIR.parent.parent / "configs"
+
+
+class ConfigError(Exception):
+    """A config problem, phrased for the user: which field, what is wrong, how to fix it."""
+
+
+class MissingKeyError(ConfigError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackendConfig(_Strict):
+    kind: Literal["anthropic", "openai"]
+    model: str
+    base_url: str | None = None
+    api_key_env: str = ""
+    max_tokens: int = Field(2048, gt=0)
+    temperature: float = Field(1.0, ge=0, le=2)
+    timeout_s: float = Field(60.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=1024)
+    rpm: int = Field(0, ge=0, description="requests per minute for this backend, 0 = unlimited")
+    tpm: int = Field(0, ge=0, description="tokens per minute for this backend, 0 = unlimited")
+    price_in: float = Field(0.0, ge=0, description="USD per million input tokens")
+    price_out: float = Field(0.0, ge=0, description="USD per million output tokens")
+    workers: int = Field(1, ge=1, le=64, description="worker processes for this backend")
+    thinking_budget: int = Field(0, ge=0, description="anthropic extended thinking budget, 0 = off")
+    reasoning_effort: str | None = None
+    max_retries: int = Field(6, ge=0, description="transport retries per call")
+    simulated: bool = Field(False, description="talks to watcher's simulated provider")
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _key_env(self) -> BackendConfig:
+        if not self.api_key_env:
+            self.api_key_env = "ANTHROPIC_API_KEY" if self.kind == "anthropic" else "OPENAI_API_KEY"
+        return self
+
+    @property
+    def label(self) -> str:
+        return "sim" if self.simulated else self.kind
+
+
+class PoetryJob(_Strict):
+    forms: list[str] = Field(default_factory=list, description="form names; empty = the top-10 learnable set")
+    num: int = Field(100, ge=1, description="poems per form")
+    topics_file: str | None = None
+    tones_file: str | None = None
+
+    @field_validator("forms", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [f.strip() for f in v.split(",") if f.strip()]
+        return v
+
+
+class Category(_Strict):
+    name: str
+    target: int = Field(ge=1)
+    instructions: str
+    tools: list[str] = Field(default_factory=list, description="names of declared tools this category may call")
+
+
+class ToolSchema(_Strict):
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict, description="JSON schema of the arguments")
+
+
+class JudgeConfig(_Strict):
+    backend: str = Field(description="name of a [backends.*] table that scores examples 0-1")
+    weight: float = Field(0.5, ge=0, le=1)
+
+
+class AgenticJob(_Strict):
+    categories: list[Category]
+    tools: list[ToolSchema] = Field(default_factory=list)
+    min_turns: int = 2
+    max_turns: int = 24
+    max_chars: int = 24000
+    judge: JudgeConfig | None = None
+
+
+class Variant(_Strict):
+    name: str
+    system_prompt: str
+
+
+class AbaJob(_Strict):
+    prompts_file: str = "prompts/aba_example.jsonl"
+    variants: list[Variant]
+    max_output_tokens: int = 4096
+    token_budget: int = 2000
+
+
+class GateConfig(_Strict):
+    require_finish_stop: bool = True
+    require_nonempty: bool = True
+    require_min_score: bool = True
+    require_traces: bool = True
+    max_output_tokens: int = Field(0, ge=0, description="0 = the job's token budget or no limit")
+    exact_duplicates: bool = True
+    near_duplicates: bool = True
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1)
+    balance: bool = True
+    balance_tolerance: float = Field(0.2, ge=0, le=1, description="allowed shortfall per group vs target")
+    trace_style: Literal["synth", "natural", "both"] = "synth"
+    valid_share: float = Field(0.1, ge=0, lt=1)
+    test_share: float = Field(0.1, ge=0, lt=1)
+
+
+class RunConfig(_Strict):
+    job: Literal["poetry", "agentic", "aba"] = "poetry"
+    name: str = Field("", description="run name prefix; default: the job name")
+    output: str = "dataset.jsonl"
+    runs_dir: str = "data/runs"
+    min_score: float = Field(0.8, ge=0, le=1)
+    max_attempts: int = Field(4, ge=1, le=50, description="backend calls per item before it is rejected")
+    resume_retries: int = Field(1, ge=0, description="how many times a resume retries a rejected item")
+    model_mix: float = Field(0.5, ge=0, le=1, description="share of items for the first backend in `backends_order`")
+    backend: Literal["mixed"] | str = Field("mixed", description="mixed, or the name of one backend to use alone")
+    backends_order: list[str] = Field(default_factory=list, description="default: the order of [backends.*]")
+    request_thinking: bool = Field(True, description="ask for a <think> section when the backend has no native reasoning")
+    heartbeat_s: float = Field(1.0, gt=0)
+    restart_limit: int = Field(5, ge=0, description="restarts in a row before a worker is marked failed")
+    seed: int = 0
+    backends: dict[str, BackendConfig]
+    poetry: PoetryJob = Field(default_factory=PoetryJob)
+    agentic: AgenticJob | None = None
+    aba: AbaJob | None = None
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> RunConfig:
+        if not self.backends:
+            raise ValueError("at least one [backends.NAME] table is needed")
+        order = self.backends_order or list(self.backends)
+        for b in order:
+            if b not in self.backends:
+                raise ValueError(f"backends_order names '{b}' but there is no [backends.{b}] table")
+        self.backends_order = order
+        if self.backend != "mixed" and self.backend not in self.backends:
+            raise ValueError(
+                f"backend = '{self.backend}' is not a configured backend; use mixed or one of: "
+                + ", ".join(self.backends)
+            )
+        if self.job == "agentic" and self.agentic is None:
+            raise ValueError("job = 'agentic' needs an [agentic] table with categories")
+        if self.job == "aba" and self.aba is None:
+            raise ValueError("job = 'aba' needs an [aba] table with variants")
+        return self
+
+    @property
+    def run_prefix(self) -> str:
+        return self.name or self.job
+
+    def active_backends(self) -> list[str]:
+        """Backends that receive items, in mix order."""
+        if self.backend != "mixed":
+            return [self.backend]
+        order = self.backends_order
+        if len(order) >= 2:
+            if self.model_mix >= 1.0:
+                return [order[0]]
+            if self.model_mix <= 0.0:
+                return order[1:2]
+            return order[:2]
+        return order
+
+    def backend_shares(self) -> dict[str, float]:
+        active = self.active_backends()
+        if len(active) == 1:
+            return {active[0]: 1.0}
+        return {active[0]: self.model_mix, active[1]: 1.0 - self.model_mix}
+
+
+def _fix_hint(loc: tuple[Any, ...], msg: str, err_type: str) -> str:
+    if err_type == "extra_forbidden":
+        return "remove it or check its spelling"
+    if err_type == "missing":
+        return "add it"
+    if "literal" in err_type or err_type == "enum":
+        return msg.replace("Input should be", "use")
+    if msg.startswith("Input should be"):
+        return msg.replace("Input should be", "use a value that is", 1)
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    return msg
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        got = e.get("input")
+        got_s = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        lines.append(f"{source}: field '{field}'{got_s}: {e['msg']}; fix: {_fix_hint(e['loc'], e['msg'], e['type'])}")
+    return "\n".join(lines)
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None, default_name: str = "poetry") -> Path:
+    """A given path, else configs/<default_name>.toml from the working dir or the source checkout."""
+    if path:
+        p = Path(path)
+        if p.exists():
+            return p
+        for base in (Path.cwd() / "configs", _REPO_CONFIGS, BUNDLED_DATA / "configs"):
+            if (base / p.name).exists() and p.parent in (Path("."), Path("configs")):
+                return base / p.name
+        raise ConfigError(f"config file {path} does not exist; fix: pass --config with a path to a TOML file")
+    for base in (Path.cwd() / "configs", _REPO_CONFIGS, BUNDLED_DATA / "configs"):
+        cand = base / f"{default_name}.toml"
+        if cand.exists():
+            return cand
+    raise ConfigError(f"no configs/{default_name}.toml found; fix: pass --config FILE")
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, source)) from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None,
+                default_name: str = "poetry") -> tuple[RunConfig, Path]:
+    p = resolve_config_path(path, default_name)
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}; fix: correct the syntax at that line") from None
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return parse_config(data, str(p)), p
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Dotted keys (`poetry.num`, `backends.openrouter.model`) set values inside a raw config dict."""
+    data = _deep_copy(data)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return data
+
+
+def _deep_copy(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _deep_copy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deep_copy(v) for v in d]
+    return d
+
+
+def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
+    return cfg.model_dump(mode="json", exclude_none=True)
+
+
+def dump_config(cfg: RunConfig) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(config_to_dict(cfg))
+
+
+def read_dotenv(path: Path | None = None) -> dict[str, str]:
+    """KEY=VALUE lines of ./.env; never written back."""
+    p = path or Path.cwd() / ".env"
+    out: dict[str, str] = {}
+    try:
+        text = p.read_text()
+    except OSError:
+        return out
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        k = k.strip().removeprefix("export ").strip()
+        out[k] = v.strip().strip("'\"")
+    return out
+
+
+def get_api_key(backend_name: str, backend: BackendConfig) -> str:
+    """The backend's key from the environment or .env; a clear error naming the variable otherwise."""
+    var = backend.api_key_env
+    key = os.environ.get(var) or read_dotenv().get(var)
+    if not key:
+        raise MissingKeyError(
+            f"backend '{backend_name}' needs an API key: set the environment variable {var} "
+            f"(or put {var}=... in ./.env); use `watcher demo` to run without a key"
+        )
+    return key
+
+
+def bundled_file(rel: str) -> Path:
+    """A bundled input under data/ (topics, tones, prompt lists); a path that exists is used as is."""
+    p = Path(rel)
+    if p.exists():
+        return p
+    for base in (Path.cwd() / "data", BUNDLED_DATA):
+        if (base / rel).exists():
+            return base / rel
+    raise ConfigError(f"data file {rel} not found; fix: give an existing path or a file under data/")
+
+
+# Seed-000 flags as dotted overrides of the config.
+def seed_flag_overrides(forms: str | None = None, num: int | None = None, min_score: float | None = None,
+                        model_mix: float | None = None, openrouter_model: str | None = None,
+                        output: str | None = None, backend: str | None = None) -> dict[str, Any]:
+    return {
+        "poetry.forms": forms,
+        "poetry.num": num,
+        "min_score": min_score,
+        "model_mix": model_mix,
+        "backends.openrouter.model": openrouter_model,
+        "output": output,
+        "backend": backend,
+    }

@@ -1,0 +1,58 @@
+"""What every data job provides to the one generation engine.
+
+A job turns the config into work items, builds the request for an item (with retry feedback),
+evaluates a completion with its verifier, and says which record fields hold the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from watcher.providers.base import Completion, Request
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    id: str
+    job: str
+    group: str  # form, category or variant
+    key: str  # what makes the item unique inside its group (e.g. topic|tone, prompt id)
+    replicate: int
+    prompt: str
+    system: str | None = None
+    backend: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(slots=True)
+class Evaluation:
+    score: float
+    passed: bool
+    rubric: list[dict[str, Any]]
+    text: str  # the cleaned output that was verified
+    feedback: list[str]  # plain-English fixes for the next attempt
+    detail: str  # one line: why it failed, or "ok"
+    fields: dict[str, Any]  # record fields carrying the output (form/poem, category/response/messages...)
+    synth_heading: str = ""  # what the SYNTH trace calls the task ("Sonnet", "tool_use example"...)
+
+
+class Job(Protocol):
+    name: str
+    group_label: str  # "form" | "category" | "variant"
+
+    def items(self) -> list[WorkItem]:
+        """Every planned item, without backend assignment, in a stable order."""
+
+    def targets(self) -> dict[str, int]:
+        """Accepted items wanted per group."""
+
+    def request(self, item: WorkItem, max_tokens: int, temperature: float, ask_think: bool,
+                history: list[tuple[str, Evaluation | None]]) -> Request:
+        """The call for the next attempt; `history` holds earlier (text, evaluation) pairs of this item."""
+
+    def evaluate(self, item: WorkItem, completion: Completion, text: str) -> Evaluation:
+        """Verify one completion whose text has had any <think> section removed."""
+
+    def describe(self, item: WorkItem) -> dict[str, str]:
+        """Task facts for the SYNTH trace's analysis section (topic, tone, variant...)."""
