@@ -83,6 +83,7 @@ class Category(_Strict):
     target: int = Field(ge=1)
     instructions: str
     tools: list[str] = Field(default_factory=list, description="names of declared tools this category may call")
+    min_tool_calls: int | None = Field(None, ge=0, description="tool calls an example needs; default 1 if tools else 0")
 
 
 class ToolSchema(_Strict):
@@ -131,6 +132,17 @@ class GateConfig(_Strict):
     trace_style: Literal["synth", "natural", "both"] = "synth"
     valid_share: float = Field(0.1, ge=0, lt=1)
     test_share: float = Field(0.1, ge=0, lt=1)
+    duplicate_ids: bool = Field(True, description="drop later records that repeat an earlier record's id")
+    near_duplicate_permutations: int = Field(64, ge=16, le=256, description="MinHash permutations")
+    min_pass_share: float = Field(0.5, ge=0, le=1, description="gate fails when fewer records survive")
+    max_corrupt_share: float = Field(0.01, ge=0, le=1,
+                                     description="gate fails when more lines are invalid JSON or off-schema")
+
+    @model_validator(mode="after")
+    def _splits(self) -> GateConfig:
+        if self.valid_share + self.test_share >= 1:
+            raise ValueError("valid_share + test_share must be below 1 (the rest is the training split)")
+        return self
 
 
 class RunConfig(_Strict):

@@ -1,0 +1,103 @@
+"""Worker throughput against a rate-limited provider.
+
+The simulator answers in 500 ms and enforces 1,200 requests per minute (429 + Retry-After beyond).
+A real `watcher worker` subprocess should sustain >= 90% of the limit with <= 5% of requests
+answered 429. Baseline, measured in the same run: one request at a time with a fixed sleep after a
+429 (what seed 002's script did). Prints both rates and the ratio.
+
+    python bench/throughput.py [--seconds 75] [--rpm 1200] [--latency 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from conftest import make_run, sim_config_dict, worker_cmd  # noqa: E402
+
+from watcher.runfiles import atomic_write_json  # noqa: E402
+from watcher.simulator import SimConfig, SimServer  # noqa: E402
+
+KEY = "sim-key"
+
+
+def run_worker(sim: SimServer, seconds: float, rpm: int) -> tuple[float, int, int]:
+    """(successful requests per minute, requests sent, 429s) for one worker over `seconds`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        n_items = int(rpm / 60 * seconds * 1.5) + 50  # more work than the window can hold
+        data = sim_config_dict(sim, forms=["Haiku"], num=n_items, max_attempts=1)
+        b = data["backends"]["claude"]
+        b.update(concurrency=64, rpm=rpm, timeout_s=10, max_retries=8)
+        data["backend"] = "claude"
+        run_dir = make_run(Path(tmp), data)
+        atomic_write_json(run_dir / "layout.json",
+                          {"round": 0, "workers": {"0": {"backend": "claude", "shard": 0, "shards": 1}}})
+        atomic_write_json(run_dir / "control.json", {"paused": False, "stop": False})
+        env = {**os.environ, "WATCHER_SIM_KEY": KEY}
+        proc = subprocess.Popen(worker_cmd(run_dir, 0), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Measure from the first request the worker sends, not from process start.
+        while sim.stats()["requests"] == 0:
+            time.sleep(0.01)
+        s0 = sim.stats()
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        s1 = sim.stats()
+        elapsed = time.monotonic() - t0
+        proc.kill()
+        proc.wait()
+    sent = s1["requests"] - s0["requests"]
+    limited = s1["429"] - s0["429"]
+    return (sent - limited - (s1["faults"] - s0["faults"])) / elapsed * 60, sent, limited
+
+
+def run_baseline(sim: SimServer, seconds: float) -> tuple[float, int, int]:
+    """One request at a time; after a 429, a fixed 2 s sleep (no Retry-After, no concurrency)."""
+    ok = sent = limited = 0
+    body = {"model": "base", "max_tokens": 200, "messages": [{"role": "user", "content": "Write a Haiku about rain in a calm tone"}]}
+    t0 = time.monotonic()
+    with httpx.Client(timeout=10) as c:
+        while time.monotonic() - t0 < seconds:
+            r = c.post(f"{sim.base_url_openai}/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"})
+            sent += 1
+            if r.status_code == 429:
+                limited += 1
+                time.sleep(2.0)
+            elif r.status_code == 200:
+                ok += 1
+    return ok / (time.monotonic() - t0) * 60, sent, limited
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=75.0)
+    ap.add_argument("--baseline-seconds", type=float, default=20.0)
+    ap.add_argument("--rpm", type=int, default=1200)
+    ap.add_argument("--latency", type=float, default=0.5)
+    a = ap.parse_args()
+    with SimServer(SimConfig(api_key=KEY, latency_s=a.latency, rpm=a.rpm, defect_rate=0.0, seed=1)) as sim:
+        rate, sent, limited = run_worker(sim, a.seconds, a.rpm)
+    with SimServer(SimConfig(api_key=KEY, latency_s=a.latency, rpm=a.rpm, defect_rate=0.0, seed=2)) as sim:
+        b_rate, b_sent, b_limited = run_baseline(sim, a.baseline_seconds)
+    share429 = limited / sent if sent else 0.0
+    print(f"simulator: latency {a.latency:.2f}s, limit {a.rpm} rpm")
+    print(f"watcher worker : {rate:7.1f} ok/min = {100 * rate / a.rpm:5.1f}% of the limit; "
+          f"{sent} requests, {limited} answered 429 ({100 * share429:.1f}%) over {a.seconds:.0f}s")
+    print(f"sequential base: {b_rate:7.1f} ok/min; {b_sent} requests, {b_limited} answered 429 over "
+          f"{a.baseline_seconds:.0f}s")
+    print(f"ratio watcher/baseline: {rate / b_rate:.2f}x   "
+          f"targets: >= 90% of limit [{'ok' if rate >= 0.9 * a.rpm else 'MISSED'}], "
+          f"<= 5% 429 [{'ok' if share429 <= 0.05 else 'MISSED'}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Turn a model's reply into just the poem: no reasoning, title, markdown or chatter; stanza breaks kept."""
+
+from __future__ import annotations
+
+import re
+
+_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.S | re.I)
+_THINK_OPEN = re.compile(r"^\s*<(think|thinking|reasoning)>", re.I)
+_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.I)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+_RULE = re.compile(r"^\s*([-*_=])(\s*\1){2,}\s*$")
+_TITLE_LABEL = re.compile(r"^\s*\**\s*(title|poem|form|topic|tone)\s*\**\s*:", re.I)
+_WRAPPED = re.compile(r"""^\s*(\*\*|__|\*|_|["“”'‘])(.+?)(\*\*|__|\*|_|["“”'’])\s*[.:]?\s*$""")
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPH = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_HTML = re.compile(r"</?(br|p|em|i|b|strong|span|div)\b[^>]*>", re.I)
+
+_LEAD_CHATTER = re.compile(
+    r"^\s*(here(’|')?s|here is|here are|below is|sure\b|certainly|of course|okay|ok\b|absolutely|great\b|"
+    r"i(’|')?ve written|i have written|i wrote|i(’|')?ll write|this is a|the following|"
+    r"as requested|happy to|alright|all right)", re.I)
+_TRAIL_CHATTER = re.compile(
+    r"^\s*(i hope|hope you|let me know|feel free|this (poem|sonnet|haiku|villanelle|piece|version)|"
+    r"the poem|in this (poem|piece)|note:|notes:|explanation|analysis|\(?word count|enjoy|i tried|i aimed|"
+    r"i(’|')?ve (tried|aimed|used|kept)|would you like|if you(’|')?d like|want me to|"
+    r"rhyme scheme:|syllable count|form:|structure:)", re.I)
+
+
+_POEM_WORD = re.compile(
+    r"\b(here|poem|sonnet|haiku|tanka|villanelle|limerick|triolet|quatrain|cinquain|clerihew|terza|sestina|"
+    r"pantoum|ghazal|rondeau|ballade|blues|ottava|rhyme|verse|stanza|lines?|request|attempt|version)\b", re.I)
+
+
+def _is_lead_chatter(line: str) -> bool:
+    """An opener ("Here is", "Sure!") that is plainly about the poem, not a poem line ("Let me not...")."""
+    s = line.strip()
+    if not _LEAD_CHATTER.match(s):
+        return False
+    return s.endswith((":", "!")) or bool(_POEM_WORD.search(s)) or len(s.split()) <= 2
+
+
+def _strip_think(text: str) -> str:
+    text = _THINK_BLOCK.sub("\n", text)
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:  # a closing tag without its opening one: everything before it was reasoning
+        text = text[closes[-1].end():]
+    if _THINK_OPEN.match(text):
+        # Reasoning that never closed: the reply was cut off before any poem.
+        return ""
+    return text
+
+
+def _strip_fences(lines: list[str]) -> list[str]:
+    fences = [i for i, ln in enumerate(lines) if _FENCE.match(ln)]
+    if len(fences) >= 2:
+        # The poem is inside the first fenced block; outside it is commentary.
+        a, b = fences[0], fences[1]
+        return lines[a + 1:b]
+    return [ln for ln in lines if not _FENCE.match(ln)]
+
+
+_MARKS = frozenset("*_<>\\")
+
+
+def _unmark(line: str) -> str:
+    if _MARKS.isdisjoint(line):  # most poem lines carry no markup: skip the regexes
+        return line.rstrip()
+    line = _HTML.sub("", line)
+    line = re.sub(r"^\s*>\s?", "", line)  # blockquote
+    line = _BOLD.sub(r"\2", line)
+    line = _EMPH.sub(r"\2", line)
+    line = line.rstrip("\\").rstrip()  # markdown hard breaks
+    return line
+
+
+def _is_titleish(line: str) -> bool:
+    s = line.strip()
+    if _HEADING.match(s) or _TITLE_LABEL.match(s):
+        return True
+    m = _WRAPPED.match(s)
+    if m and len(m.group(2).split()) <= 10:
+        return True
+    return False
+
+
+def _plain_title(line: str) -> bool:
+    """A short Title-Case line with no closing punctuation, e.g. 'The House on the Hill'."""
+    s = line.strip()
+    ws = s.split()
+    if not ws or len(ws) > 8 or s[-1] in ".,;:!?-—" or len(s) > 60:
+        return False
+    small = {"a", "an", "the", "of", "on", "in", "and", "to", "for", "at", "by", "with", "from", "or", "as"}
+    return all(w[:1].isupper() or w.lower() in small or not w[:1].isalpha() for w in ws) and ws[0][:1].isupper()
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    paras: list[list[str]] = []
+    cur: list[str] = []
+    for ln in lines:
+        if ln.strip():
+            cur.append(ln)
+        elif cur:
+            paras.append(cur)
+            cur = []
+    if cur:
+        paras.append(cur)
+    return paras
+
+
+def clean_poem(text: str) -> str:
+    """The poem alone: reasoning blocks, code fences, titles, markdown and chatter removed."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _strip_think(text)
+    lines = _strip_fences(text.split("\n"))
+    # Horizontal rules separate chatter from the poem; treat them as paragraph breaks.
+    lines = ["" if _RULE.match(ln) else ln.rstrip() for ln in lines]
+
+    paras = _paragraphs(lines)
+    # Leading chatter and titles.
+    while paras:
+        first = paras[0]
+        if _is_lead_chatter(first[0]):
+            # "Here is a sonnet:" directly above the poem: drop only that line.
+            rest = first[1:]
+            if first[0].rstrip().endswith(":") and rest:
+                paras[0] = rest
+            else:
+                paras.pop(0)
+            continue
+        if _is_titleish(first[0]) and (len(first) == 1 or len(paras) == 1):
+            if len(first) == 1:
+                paras.pop(0)
+            else:
+                paras[0] = first[1:]
+            continue
+        if len(first) == 1 and len(paras) > 1 and _plain_title(first[0]) and len(paras[1]) >= 2:
+            paras.pop(0)
+            continue
+        break
+    # Trailing chatter: from the first commentary paragraph after the poem has begun, cut everything.
+    for i in range(1, len(paras)):
+        if _TRAIL_CHATTER.match(paras[i][0]) or _is_lead_chatter(paras[i][0]):
+            paras = paras[:i]
+            break
+    out = "\n\n".join("\n".join(_unmark(ln) for ln in p) for p in paras)
+    # Unmarking can empty a line ("**" alone); keep stanza breaks single.
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()

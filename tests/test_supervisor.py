@@ -1,0 +1,121 @@
+"""The supervisor with real worker subprocesses: restart after kill -9, detach/attach, pause/resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import tomli_w
+from conftest import make_run, sim_config_dict
+from test_worker import assert_each_item_once, read_lines
+
+from watcher.runfiles import RunPaths, pid_alive, read_json
+from watcher.supervisor import Supervisor
+
+
+def wait_for(pred, timeout=60.0, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def finish(sup: Supervisor, timeout=90.0):
+    assert wait_for(lambda: (sup.snapshot(), sup.finished())[1], timeout), "run did not finish"
+    return sup.snapshot()
+
+
+def test_killed_worker_is_restarted_and_run_completes_once(tmp_path, make_sim, sim_env):
+    sim = make_sim(latency_s=0.1)
+    run_dir = make_run(tmp_path, sim_config_dict(sim, forms=["Haiku", "Limerick", "Triolet"], num=5))
+    sup = Supervisor(run_dir)
+    sup.start()
+    paths = RunPaths(run_dir)
+    assert wait_for(lambda: len(read_lines(paths.dataset)) >= 2)
+    victim = sup.workers[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    assert wait_for(lambda: (sup.tick(), sup.workers[0].state == "restarting" or sup.workers[0].pid != victim.pid)[1])
+    snap = finish(sup)
+    acc, rej = assert_each_item_once(run_dir)
+    assert snap.accepted == len(acc) and snap.rejected == len(rej)
+    events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "restart" and e["worker"] == 0 for e in events)
+    assert any(e["event"] == "exit" and e["code"] == -9 for e in events)
+    assert not sup.failed()
+
+
+def test_pause_stops_new_records_and_resume_continues(tmp_path, make_sim, sim_env):
+    sim = make_sim(latency_s=0.3, defect_rate=0.0)
+    run_dir = make_run(tmp_path, sim_config_dict(sim, forms=["Haiku", "Limerick"], num=12))
+    sup = Supervisor(run_dir)
+    sup.start()
+    paths = RunPaths(run_dir)
+    assert wait_for(lambda: len(read_lines(paths.dataset)) >= 2)
+    sup.pause()
+    # In-flight calls finish and are recorded, then the workers report paused.
+    assert wait_for(lambda: sup.snapshot().state == "paused", 30)
+    hbs = [read_json(paths.heartbeat(w)) for w in sup.workers]
+    assert all(h["state"] == "paused" and h["in_flight"] == 0 for h in hbs)
+    n_paused = len(read_lines(paths.dataset)) + len(read_lines(paths.rejects))
+    time.sleep(1.5)
+    assert len(read_lines(paths.dataset)) + len(read_lines(paths.rejects)) == n_paused
+    sup.resume()
+    finish(sup)
+    acc, rej = assert_each_item_once(run_dir)
+    assert len(acc) + len(rej) == 24 > n_paused
+
+
+def _write_cfg(tmp_path, data):
+    p = tmp_path / "run.toml"
+    p.write_text(tomli_w.dumps(data))
+    return p
+
+
+def test_supervisor_kill_9_leaves_workers_and_status_sees_them(tmp_path, make_sim, sim_env):
+    sim = make_sim(latency_s=0.4, defect_rate=0.0)
+    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=10)
+    data["runs_dir"] = str(tmp_path / "runs")
+    cfg_path = _write_cfg(tmp_path, data)
+    cmd = [sys.executable, "-m", "watcher.cli", "--headless", "--config", str(cfg_path), "--run", "r1"]
+    sup_proc = subprocess.Popen(cmd, cwd=tmp_path, env=sim_env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    run_dir = tmp_path / "runs" / "r1"
+    assert wait_for(lambda: len(read_lines(run_dir / "dataset.jsonl")) >= 1, 60)
+    assert wait_for(lambda: len(list((run_dir / "workers").glob("*.json"))) == 2, 30)
+    info = read_json(run_dir / "supervisor.json")
+    pids = [w["pid"] for w in info["workers"].values()]
+    sup_proc.send_signal(signal.SIGKILL)
+    sup_proc.wait()
+    assert all(pid_alive(p) for p in pids), "workers died with their supervisor"
+    st = subprocess.run([sys.executable, "-m", "watcher.cli", "status", "--run", str(run_dir), "--json"],
+                        cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=30)
+    assert st.returncode == 0, st.stderr
+    snap = json.loads(st.stdout)
+    assert {w["pid"] for w in snap["workers"]} == set(pids)
+    assert any(w["alive"] for w in snap["workers"])
+    # Re-attach and let the run finish: every item exactly once.
+    at = subprocess.run([sys.executable, "-m", "watcher.cli", "attach", "--run", str(run_dir), "--headless"],
+                        cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
+    assert at.returncode == 0, at.stdout[-2000:] + at.stderr[-2000:]
+    assert_each_item_once(run_dir)
+
+
+def test_crash_looping_worker_is_marked_failed_with_log_tail(tmp_path, make_sim, sim_env):
+    sim = make_sim()
+    run_dir = make_run(tmp_path, sim_config_dict(sim, num=2, restart_limit=2))
+    # A directory where the dataset should be: every worker start crashes with a traceback.
+    (run_dir / "dataset.jsonl").mkdir()
+    sup = Supervisor(run_dir)
+    sup.start()
+    assert wait_for(lambda: (sup.tick(), sup.failed())[1], 60)
+    events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    failed = [e for e in events if e["event"] == "failed"]
+    assert failed and "IsADirectoryError" in failed[0]["log_tail"]
+    assert sum(1 for e in events if e["event"] == "restart" and e["worker"] == failed[0]["worker"]) == 2
+    sup.stop(graceful=False)
