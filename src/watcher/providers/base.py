@@ -1,0 +1,210 @@
+"""The one interface every LLM backend implements, and the shapes it speaks.
+
+A Provider makes ONE call and raises ProviderError on failure; retries, rate limits and adaptive
+concurrency live in `client.BackendClient`, so every retry is counted and shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from watcher.records import (
+    FAIL_AUTH,
+    FAIL_BAD_REQUEST,
+    FAIL_CONNECTION,
+    FAIL_OTHER,
+    FAIL_RATE_LIMITED,
+    FAIL_SERVER,
+    FAIL_TIMEOUT,
+)
+
+ERROR_KINDS = (FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER, FAIL_AUTH, FAIL_BAD_REQUEST, FAIL_OTHER)
+RETRYABLE_KINDS = frozenset({FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER})
+
+
+@dataclass
+class Request:
+    system: str | None
+    messages: list[dict[str, Any]]  # {"role": "user"|"assistant", "content": str}
+    max_tokens: int
+    temperature: float
+    thinking_budget: int = 0  # anthropic extended thinking; 0 = off
+    reasoning_effort: str | None = None  # openai-style reasoning models
+    # Neutral tool schemas {"name", "description", "parameters" (JSON schema)}; each provider converts.
+    tools: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Completion:
+    text: str
+    reasoning: str | None
+    finish_reason: str  # normalised, one of records.FINISH_REASONS
+    finish_reason_raw: str  # the provider's own word
+    input_tokens: int
+    output_tokens: int
+    latency_s: float
+    cost_usd: float
+    model: str
+    # Normalised tool calls: {"id": str, "name": str, "arguments": dict}
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class ProviderError(Exception):
+    """One failed call, classified. The message is short and never contains the API key."""
+
+    def __init__(self, message: str, kind: str = FAIL_OTHER, status: int | None = None,
+                 retry_after: float | None = None, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind if kind in ERROR_KINDS else FAIL_OTHER
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = (self.kind in RETRYABLE_KINDS) if retryable is None else retryable
+
+    def short(self) -> str:
+        """A one-line label for heartbeats and the TUI: '429 Retry-After 2s', '529 overloaded', 'timeout'."""
+        if self.kind == FAIL_RATE_LIMITED:
+            head = str(self.status or 429)
+            return f"{head} Retry-After {_fmt_s(self.retry_after)}" if self.retry_after is not None \
+                else f"{head} rate limited"
+        label = "overloaded" if self.status == 529 else self.kind.replace("_", " ")
+        return f"{self.status} {label}" if self.status else label
+
+    def __repr__(self) -> str:
+        return f"ProviderError(kind={self.kind!r}, status={self.status!r}, retryable={self.retryable!r}, {self.message!r})"
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None:
+        return "?"
+    return f"{s:.0f}s" if abs(s - round(s)) < 0.05 else f"{s:.1f}s"
+
+
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{2,}|sk-ant-[A-Za-z0-9_\-]+|Bearer\s+\S+)")
+
+
+def redact(text: str, *secrets: str) -> str:
+    """Remove secrets (and anything that looks like a bearer/sk- key) from text meant for logs or errors."""
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return _KEYLIKE.sub("***", text)
+
+
+_FINISH_MAP: dict[str, str] = {
+    # Anthropic
+    "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+    "refusal": "content_filter", "pause_turn": "other", "model_context_window_exceeded": "length",
+    # OpenAI / OpenRouter
+    "stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_calls",
+    "function_call": "tool_calls", "error": "error", "eos": "stop",
+    # Gemini (upper case on the wire; matched lower-cased)
+    "max_tokens_reached": "length", "safety": "content_filter", "recitation": "content_filter",
+    "blocklist": "content_filter", "prohibited_content": "content_filter", "spii": "content_filter",
+    "image_safety": "content_filter", "language": "content_filter",
+    "malformed_function_call": "error", "unexpected_tool_call": "error",
+    "finish_reason_unspecified": "other", "other": "other",
+}
+
+
+def normalise_finish_reason(raw: str | None) -> str:
+    """Map a provider's finish/stop reason onto stop | length | content_filter | tool_calls | error | other."""
+    if not raw:
+        return "other"
+    return _FINISH_MAP.get(str(raw).strip().lower(), "other")
+
+
+def cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float) -> float:
+    """Prices are USD per million tokens."""
+    return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
+
+
+class Provider(Protocol):
+    name: str
+    model: str
+
+    async def complete(self, req: Request) -> Completion:
+        """ONE call, no retries; raises ProviderError."""
+        ...
+
+    async def aclose(self) -> None:
+        ...
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date); None when absent."""
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms:
+            return max(0.0, float(ms) / 1000)
+        ra = headers.get("retry-after")
+    except Exception:
+        return None
+    if not ra:
+        return None
+    try:
+        return max(0.0, float(ra))
+    except ValueError:
+        pass
+    try:
+        import time
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, parsedate_to_datetime(ra).timestamp() - time.time())
+    except Exception:
+        return None
+
+
+def _body_message(body: Any) -> str:
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("type") or "")
+        return str(err)
+    return str(body or "")
+
+
+def error_from_status(status: int, headers: Any, body: Any, secret: str = "") -> ProviderError:
+    """Classify an HTTP error response; the body's message is kept short and redacted."""
+    retry_after = parse_retry_after(headers)
+    if status == 429:
+        kind, retryable = FAIL_RATE_LIMITED, True
+    elif status in (401, 403):
+        kind, retryable = FAIL_AUTH, False
+    elif status == 408:
+        kind, retryable = FAIL_TIMEOUT, True
+    elif status == 409:
+        kind, retryable = FAIL_OTHER, True  # conflicts are transient (the SDKs retry them too)
+    elif status >= 500:
+        kind, retryable = FAIL_SERVER, True
+    elif 400 <= status < 500:
+        kind, retryable = FAIL_BAD_REQUEST, False
+    else:
+        kind, retryable = FAIL_OTHER, False
+    msg = redact(_body_message(body), secret)[:200]
+    label = "overloaded" if status == 529 else kind.replace("_", " ")
+    text = f"{status} {label}" + (f" (Retry-After {_fmt_s(retry_after)})" if retry_after is not None else "")
+    if msg:
+        text += f": {msg}"
+    return ProviderError(text, kind=kind, status=status, retry_after=retry_after, retryable=retryable)
+
+
+def flatten_content(content: Any) -> str:
+    """Message content as plain text: a string, or the text parts of a list of blocks."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for b in content:
+            if isinstance(b, str):
+                parts.append(b)
+            elif isinstance(b, dict) and isinstance(b.get("text"), str):
+                parts.append(b["text"])
+        return "\n".join(parts)
+    return str(content)

@@ -1,0 +1,229 @@
+"""The simulated provider: protocol shapes, keys, rpm, faults, and what it answers."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import threading
+import time
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from watcher import sim_responses as sr
+from watcher.simulator import SimConfig, SimServer, parse_fault_args, run_sim_cli
+
+KEY = "sim-key"
+OA_BODY = {"model": "sim-model", "max_tokens": 300,
+           "messages": [{"role": "user", "content": "Write a Haiku about rain in a calm tone"}]}
+HTTP = httpx.Client(timeout=5)  # one pooled client: building one per request costs ~40 ms
+
+
+def post_openai(sim, body=None, key=KEY, headers=None) -> httpx.Response:
+    return HTTP.post(f"{sim.base_url_openai}/chat/completions", json=body or OA_BODY,
+                     headers={"Authorization": f"Bearer {key}", **(headers or {})})
+
+
+def post_anthropic(sim, body=None, key=KEY, headers=None) -> httpx.Response:
+    return HTTP.post(f"{sim.url}/v1/messages", json=body or OA_BODY,
+                     headers={"x-api-key": key, "anthropic-version": "2023-06-01", **(headers or {})})
+
+
+def test_sdks_reach_both_protocols(sim):
+    oa = openai.OpenAI(api_key=KEY, base_url=sim.base_url_openai, max_retries=0)
+    r = oa.chat.completions.create(model="sim-model", max_tokens=300,
+                                   messages=[{"role": "user", "content": "Write a Haiku about rain in a calm tone"}])
+    assert r.object == "chat.completion" and r.choices[0].message.content
+    assert r.usage is not None and r.usage.completion_tokens > 0
+    assert [m.id for m in oa.models.list()][:1] == ["sim-model"]
+    an = anthropic.Anthropic(api_key=KEY, base_url=sim.base_url_anthropic, max_retries=0)
+    m = an.messages.create(model="claude-haiku-4-5", max_tokens=2000,
+                           thinking={"type": "enabled", "budget_tokens": 1024},
+                           messages=[{"role": "user", "content": "Write a Haiku about rain in a calm tone"}])
+    assert m.type == "message" and m.role == "assistant" and m.stop_reason == "end_turn"
+    assert [b.type for b in m.content] == ["thinking", "text"]
+    assert m.content[0].thinking and m.content[0].signature
+    assert m.usage.input_tokens > 0 and m.usage.output_tokens > 0
+    assert sim.base_url_openai == f"http://127.0.0.1:{sim.port}/v1"
+    assert sim.base_url_anthropic == f"http://127.0.0.1:{sim.port}"
+
+
+def test_wrong_key_gets_protocol_401(sim):
+    r = post_openai(sim, key="nope")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    r = post_anthropic(sim, key="nope")
+    assert r.status_code == 401
+    assert r.json()["type"] == "error" and r.json()["error"]["type"] == "authentication_error"
+    assert HTTP.get(f"{sim.base_url_openai}/models").status_code == 401
+    assert sim.stats()["401"] == 3
+
+
+def test_openai_reasoning_content_and_think_tag(sim):
+    r = post_openai(sim, {**OA_BODY, "model": "sim-reasoner"}).json()
+    assert r["choices"][0]["message"]["reasoning_content"]
+    r = post_openai(sim, {**OA_BODY, "reasoning_effort": "low"}).json()
+    assert r["choices"][0]["message"]["reasoning_content"]
+    body = {**OA_BODY, "messages": [{"role": "system", "content": "Plan inside <think>...</think> first."},
+                                    *OA_BODY["messages"]]}
+    msg = post_openai(sim, body).json()["choices"][0]["message"]
+    assert msg["content"].startswith("<think>") and "reasoning_content" not in msg
+    msg = post_openai(sim).json()["choices"][0]["message"]
+    assert "<think>" not in msg["content"] and "reasoning_content" not in msg
+
+
+def test_rpm_enforced_with_429_and_retry_after(make_sim):
+    sim = make_sim(rpm=3, latency_s=0.0)
+    codes = [post_openai(sim).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    r = post_openai(sim)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded"
+    assert float(r.headers["retry-after"]) >= 1
+    r = post_anthropic(sim)
+    assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error"
+    s = sim.stats()
+    assert s["429"] == 2 and s["rpm_429"] == 2 and s["requests"] == 5 and s["ok"] == 3
+
+
+def test_scripted_faults_in_order_and_header(sim):
+    sim.script_faults(["500", "529", "429", None, "empty", "truncate"])
+    assert post_openai(sim).status_code == 500
+    r = post_anthropic(sim)
+    assert r.status_code == 529 and r.json()["error"]["type"] == "overloaded_error"
+    r = post_openai(sim)
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert post_openai(sim).status_code == 200
+    r = post_anthropic(sim).json()
+    assert r["content"] == [] and r["stop_reason"] == "end_turn"
+    r = post_openai(sim).json()
+    assert r["choices"][0]["finish_reason"] == "length"
+    # the header forces a fault on every request carrying it
+    for _ in range(2):
+        assert post_openai(sim, headers={"x-sim-fault": "500"}).status_code == 500
+    s = sim.stats()
+    assert s["fault_500"] == 3 and s["fault_529"] == 1 and s["429"] == 1 and s["faults"] == 6
+    with pytest.raises(ValueError):
+        sim.script_faults(["teapot"])
+
+
+def test_drop_closes_without_response(sim):
+    sim.script_faults(["drop"])
+    with pytest.raises(httpx.RemoteProtocolError):
+        post_openai(sim)
+    assert post_openai(sim).status_code == 200  # the server keeps serving
+
+
+def test_slow_fault_and_stop_does_not_hang():
+    sim = SimServer(SimConfig(latency_s=0.0, slow_s=30.0)).start()
+    sim.script_faults(["slow"])
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{sim.base_url_openai}/chat/completions", json=OA_BODY,
+                   headers={"Authorization": f"Bearer {KEY}"}, timeout=0.3)
+    t0 = time.monotonic()
+    sim.stop()
+    assert time.monotonic() - t0 < 2
+
+
+def test_random_fault_rates_are_drawn(make_sim):
+    sim = make_sim(error_500=0.5, latency_s=0.0, seed=3)
+    codes = [post_openai(sim).status_code for _ in range(40)]
+    assert 8 <= codes.count(500) <= 32 and codes.count(200) == 40 - codes.count(500)
+
+
+def test_context_manager_and_threads():
+    with SimServer(SimConfig(latency_s=0.05)) as sim:
+        results: list[int] = []
+
+        def go() -> None:
+            results.append(post_openai(sim).status_code)
+
+        threads = [threading.Thread(target=go) for _ in range(16)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [200] * 16
+        assert time.monotonic() - t0 < 1.5  # answered concurrently, not one after another
+    assert sim.stats()["requests"] == 16
+
+
+def test_parse_fault_args_and_cli_errors(capsys):
+    assert parse_fault_args(["500=0.05", "drop=0.02", "slow=0"]) == {"error_500": 0.05, "drop": 0.02, "slow": 0.0}
+    for bad in (["teapot=0.1"], ["500"], ["500=x"], ["500=2"]):
+        with pytest.raises(ValueError):
+            parse_fault_args(bad)
+    args = argparse.Namespace(port=0, latency=None, rpm=None, defect_rate=None, fault=["bogus=1"], api_key=None)
+    assert run_sim_cli(args) == 2
+    assert "bogus" in capsys.readouterr().err
+
+
+# -- responses -------------------------------------------------------------------------------------------
+@pytest.fixture
+def corpus(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "poems"
+    sonnet = "\n".join(f"line {i} of the sonnet ends with word{i}" for i in range(14))
+    (root / "shakespearean_sonnet").mkdir(parents=True)
+    (root / "shakespearean_sonnet" / "a.txt").write_text(sonnet + "\n")
+    (root / "terza_rima").mkdir()
+    (root / "terza_rima" / "a.txt").write_text("a one\nb two\na three\n\nb four\nc five\nb six\n\nc seven\nc eight\n")
+    (root / "sonnet").mkdir()
+    (root / "sonnet" / "a.txt").write_text(sonnet + "\n")
+    (root / "haiku").mkdir()
+    (root / "haiku" / "a.txt").write_text("# a comment line\nfirst line here\nsecond line here\nthird line here\n")
+    monkeypatch.setattr(sr, "POEMS_DIR", root)
+    return root
+
+
+def _ask(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def test_find_form_multiword_case_insensitive(corpus):
+    assert sr.find_form(None, _ask("Write a Shakespearean sonnet about time in a wistful tone")) == "shakespearean_sonnet"
+    assert sr.find_form(None, _ask("write a terza rima about rivers in a calm tone")) == "terza_rima"
+    assert sr.find_form(None, _ask("Write a Sonnet about bread in a warm tone")) == "sonnet"
+    assert sr.find_form("You are a poet. Write a Haiku.", _ask("Fix these problems")) == "haiku"
+    assert sr.find_form(None, _ask("What is the capital of France?")) is None
+
+
+def test_poems_come_from_corpus_and_defects(corpus):
+    cfg = SimConfig(defect_rate=0.0)
+    r = sr.respond(None, _ask("Write a Haiku about rain in a calm tone"), "m", random.Random(1), cfg)
+    assert r.text == "first line here\nsecond line here\nthird line here" and not r.defective
+    assert "Haiku" in r.reasoning and "rain" in r.reasoning
+    cfg = SimConfig(defect_rate=1.0)
+    for seed in range(10):
+        r = sr.respond(None, _ask("Write a Terza rima about rivers in a calm tone"), "m", random.Random(seed), cfg)
+        assert r.defective and r.text != (corpus / "terza_rima" / "a.txt").read_text().strip()
+
+
+def test_retry_with_feedback_is_defective_less_often(corpus):
+    cfg = SimConfig(defect_rate=0.9)
+    first = _ask("Write a Sonnet about bread in a warm tone")
+    retry = [*first, {"role": "assistant", "content": "..."},
+             {"role": "user", "content": "That poem scored 0.50 against the Sonnet rubric. Fix these problems:"}]
+    rng = random.Random(5)
+    d1 = sum(sr.respond(None, first, "m", rng, cfg).defective for _ in range(300))
+    d2 = sum(sr.respond(None, retry, "m", rng, cfg).defective for _ in range(300))
+    assert d1 > 230 and d2 < 130
+
+
+def test_unknown_request_gets_prose_and_job_hook(corpus):
+    r = sr.respond(None, _ask("Explain why the sky is blue"), "m", random.Random(0), SimConfig())
+    assert "sky is blue" in r.text and not r.defective
+    sr.register_responder("testlong", lambda *a, **k: sr.SimReply(text="long answer", reasoning="r"))
+    try:
+        r = sr.respond("[watcher-job:testlong] be thorough", _ask("Write a Haiku about x"), "m", random.Random(0),
+                       SimConfig())
+        assert r.text == "long answer"
+    finally:
+        sr.RESPONDERS.pop("testlong", None)
+
+
+def test_make_defective_changes_poem():
+    poem = "one two red\nthree four blue\n\nfive six green\nseven eight gold"
+    for seed in range(20):
+        assert sr.make_defective(poem, random.Random(seed)) != poem
