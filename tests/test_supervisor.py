@@ -60,8 +60,13 @@ def test_pause_stops_new_records_and_resume_continues(tmp_path, make_sim, sim_en
     sup.pause()
     # In-flight calls finish and are recorded, then the workers report paused.
     assert wait_for(lambda: sup.snapshot().state == "paused", 30)
-    hbs = [read_json(paths.heartbeat(w)) for w in sup.workers]
-    assert all(h["state"] == "paused" and h["in_flight"] == 0 for h in hbs)
+
+    def all_paused() -> bool:
+        hbs = [read_json(paths.heartbeat(w)) for w in sup.workers]
+        return all(h and h["state"] == "paused" and h["in_flight"] == 0 for h in hbs)
+
+    # A worker still importing its SDK has no heartbeat yet; every worker must get to paused.
+    assert wait_for(all_paused, 30)
     n_paused = len(read_lines(paths.dataset)) + len(read_lines(paths.rejects))
     time.sleep(1.5)
     assert len(read_lines(paths.dataset)) + len(read_lines(paths.rejects)) == n_paused

@@ -24,6 +24,8 @@ from watcher.config import (
 
 SIM_KEY_ENV = "WATCHER_SIM_KEY"
 SIM_KEY = "sim-key"
+# Headless prints every record from the snapshot's feed: keep more than a 4 Hz poll can ever see arrive.
+HEADLESS_FEED = 20_000
 
 
 def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +104,8 @@ def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> in
                   + (f" (simulated provider on 127.0.0.1:{sim.port})" if sim else ""), file=out)
             for c in changes:
                 print(f"  changed since last start: {c}", file=out)
-        sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None)
+        sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
+                         feed_size=HEADLESS_FEED if headless else 200)
         sup.start()
         if getattr(args, "detach", False):
             sup.detach()
@@ -156,7 +159,7 @@ def run_attach(args: argparse.Namespace) -> int:
             sim = None  # still running in another process
         env = {SIM_KEY_ENV: SIM_KEY}
     try:
-        sup = Supervisor.attach(run_dir, env=env)
+        sup = Supervisor.attach(run_dir, env=env, feed_size=HEADLESS_FEED if args.sub_headless else 200)
         if getattr(args, "sub_headless", False):
             from watcher.headless import run_headless
 

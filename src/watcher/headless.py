@@ -89,7 +89,8 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
 class Reporter:
     def __init__(self, out: TextIO, json_mode: bool, interval: float) -> None:
         self.out, self.json, self.interval = out, json_mode, interval
-        self.seen: set[tuple[str, int]] = set()
+        # Feed items come in file order, so a high-water byte offset per file marks what was printed.
+        self.printed: dict[str, int] = {}
         self.last_summary = time.monotonic()
 
     def emit(self, obj: dict[str, Any] | str) -> None:
@@ -98,10 +99,9 @@ class Reporter:
 
     def feed(self, s: Snapshot) -> None:
         for item in s.feed:
-            key = (item.path, item.offset)
-            if key in self.seen:
+            if item.offset < self.printed.get(item.path, -1) + 1:
                 continue
-            self.seen.add(key)
+            self.printed[item.path] = item.offset
             self.emit({"type": item.kind, **asdict(item)} if self.json else feed_line(item))
 
     def summary(self, s: Snapshot, force: bool = False) -> None:

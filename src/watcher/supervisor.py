@@ -98,7 +98,7 @@ def prepare_run(cfg: RunConfig, run_name: str, runs_root: Path | None = None) ->
     return run_dir, resumed, changes
 
 
-def open_run_stats(run_dir: Path, cfg: RunConfig | None = None):
+def open_run_stats(run_dir: Path, cfg: RunConfig | None = None, feed_size: int = 200):
     """A stats aggregator for any run directory, live or finished."""
     from watcher.stats import StatsAggregator
 
@@ -108,7 +108,7 @@ def open_run_stats(run_dir: Path, cfg: RunConfig | None = None):
     return StatsAggregator(
         run_dir, run=run_dir.name, job=cfg.job, group_label=job.group_label, targets=job.targets(),
         min_score=cfg.min_score if cfg.job == "poetry" else None,
-        dataset_path=paths.dataset, rejects_path=paths.rejects,
+        dataset_path=paths.dataset, rejects_path=paths.rejects, feed_size=feed_size,
     )
 
 
@@ -116,7 +116,7 @@ class Supervisor:
     """Implements watcher.control.RunControl for a run directory."""
 
     def __init__(self, run_dir: Path, cfg: RunConfig | None = None, *, env: dict[str, str] | None = None,
-                 on_detach=None) -> None:
+                 on_detach=None, feed_size: int = 200) -> None:
         self.run_dir = run_dir
         self.cfg = cfg or load_config(run_dir / "config.toml")[0]
         self.paths = RunPaths(run_dir, self.cfg.output)
@@ -130,7 +130,7 @@ class Supervisor:
         self.desired: dict[str, int] = {}
         self.train_proc: subprocess.Popen | None = None
         self.on_detach = on_detach
-        self.stats = open_run_stats(run_dir, self.cfg)
+        self.stats = open_run_stats(run_dir, self.cfg, feed_size)
 
     # -- starting -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -184,9 +184,9 @@ class Supervisor:
         })
 
     @classmethod
-    def attach(cls, run_dir: Path, env: dict[str, str] | None = None) -> Supervisor:
+    def attach(cls, run_dir: Path, env: dict[str, str] | None = None, feed_size: int = 200) -> Supervisor:
         """Adopt the workers of a run whose supervisor is gone or detached."""
-        sup = cls(run_dir, env=env)
+        sup = cls(run_dir, env=env, feed_size=feed_size)
         info = read_json(sup.paths.supervisor, {}) or {}
         layout = read_json(sup.paths.layout, {}) or {}
         sup.round = int(layout.get("round", 0))
