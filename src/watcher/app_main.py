@@ -29,8 +29,10 @@ HEADLESS_FEED = 20_000
 
 
 def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    num = getattr(args, "num", None)
+    job = data.get("job", "poetry")
     ov = seed_flag_overrides(
-        forms=getattr(args, "forms", None), num=getattr(args, "num", None),
+        forms=getattr(args, "forms", None), num=num if job == "poetry" else None,
         min_score=getattr(args, "min_score", None), model_mix=getattr(args, "model_mix", None),
         openrouter_model=getattr(args, "openrouter_model", None), output=getattr(args, "output", None),
         backend=getattr(args, "backend", None),
@@ -38,6 +40,12 @@ def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]
     if ov.get("backends.openrouter.model") and "openrouter" not in data.get("backends", {}):
         raise ConfigError("--openrouter-model given but the config has no [backends.openrouter] table; "
                           "fix: add one, or set the model in the config")
+    if num is not None and job == "agentic":
+        # --num is "examples per group" for every job: per category here, prompts for aba.
+        for cat in data.get("agentic", {}).get("categories", []):
+            cat["target"] = num
+    elif num is not None and job == "aba":
+        ov["aba.max_prompts"] = num
     workers = getattr(args, "workers", None)
     if workers is not None:
         for name in data.get("backends", {}):
@@ -45,10 +53,16 @@ def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]
     return ov
 
 
+DEMO_NUM = 3  # examples per group when a demo runs a full-size config without --num
+
+
 def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
-    """Point every backend at the simulated provider: the demo needs no key and no network."""
+    """Point every backend at the simulated provider: the demo needs no key and no network. The
+    real providers' rate limits do not apply to it (the simulator has its own)."""
     for b in data.get("backends", {}).values():
         b["simulated"] = True
+        b["rpm"] = 0
+        b["tpm"] = 0
         b["api_key_env"] = SIM_KEY_ENV
         b["base_url"] = sim.base_url_anthropic if b.get("kind") == "anthropic" else sim.base_url_openai
         b.pop("extra_headers", None)
@@ -71,6 +85,8 @@ def load_run_config(args: argparse.Namespace, demo: bool, sim: Any = None) -> Ru
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}; fix: correct the syntax at that line") from None
+    if demo and getattr(args, "config", None) and getattr(args, "num", None) is None:
+        args.num = DEMO_NUM  # a demo of a full-size job (2,525 agentic examples) stays a demo
     data = apply_overrides(data, _overrides(args, data))
     if demo and sim is not None:
         data = simulate_backends(data, sim)
@@ -124,15 +140,16 @@ def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> in
 def run_tui(sup: Any, demo: bool = False) -> int:
     from watcher.tui.app import WatcherApp
 
+    # The app itself stops or detaches the workers when the user picks in its quit dialog.
     app = WatcherApp(sup, title=f"watcher · {sup.run_dir.name}")
     result = app.run()
     if result == "detach":
-        sup.detach()
         note = " (the demo's simulated provider stops with this process: its workers will wait and retry)" if demo else ""
         print(f"watcher: detached; workers keep running. Re-attach with `watcher attach --run {sup.run_dir.name}`{note}")
         return 0
-    print("watcher: stopping workers (in-flight calls finish)...")
-    sup.stop(graceful=True)
+    if result != "stop":  # the app ended without the dialog (an error): never leave orphans behind
+        print("watcher: stopping workers (in-flight calls finish)...")
+        sup.stop(graceful=True)
     from watcher.headless import summary_line
 
     print(summary_line(sup.snapshot()))

@@ -116,6 +116,7 @@ class AbaJob(_Strict):
     variants: list[Variant]
     max_output_tokens: int = 4096
     token_budget: int = 2000
+    max_prompts: int = Field(0, ge=0, description="use only the first N prompts of the list, 0 = all")
 
 
 class GateConfig(_Strict):

@@ -92,6 +92,7 @@ class Reporter:
         # Feed items come in file order, so a high-water byte offset per file marks what was printed.
         self.printed: dict[str, int] = {}
         self.last_summary = time.monotonic()
+        self.last_fields: dict[str, Any] | None = None
 
     def emit(self, obj: dict[str, Any] | str) -> None:
         self.out.write((json.dumps(obj, default=str) if self.json else obj) + "\n")
@@ -107,7 +108,11 @@ class Reporter:
     def summary(self, s: Snapshot, force: bool = False) -> None:
         if force or time.monotonic() - self.last_summary >= self.interval:
             self.last_summary = time.monotonic()
-            self.emit({"type": "summary", **_summary_fields(s)} if self.json else summary_line(s))
+            fields = _summary_fields(s)
+            if fields == self.last_fields:
+                return  # nothing moved since the last summary: do not repeat it
+            self.last_fields = fields
+            self.emit({"type": "summary", **fields} if self.json else summary_line(s))
 
     def final(self, s: Snapshot) -> None:
         self.emit({"type": "final", **snapshot_dict(s)} if self.json else final_table(s))

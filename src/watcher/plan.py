@@ -20,7 +20,8 @@ from watcher.jobs.base import Job, WorkItem
 
 def assign_backends(items: list[WorkItem], cfg: RunConfig) -> list[WorkItem]:
     """Exact model mix within each group: item i of a group goes to the first backend when
-    floor((i+1)*mix) > floor(i*mix), so 10 items at mix 0.7 give exactly 7 and 3."""
+    ceil((i+1)*mix) > ceil(i*mix), so 10 items at mix 0.7 give exactly 7 and 3 (and an odd count
+    at 0.5 leans to the first backend)."""
     active = cfg.active_backends()
     if len(active) == 1:
         return [replace(it, backend=active[0]) for it in items]
@@ -30,7 +31,7 @@ def assign_backends(items: list[WorkItem], cfg: RunConfig) -> list[WorkItem]:
     for it in items:
         i = seen[it.group]
         seen[it.group] += 1
-        first = math.floor((i + 1) * mix + 1e-9) > math.floor(i * mix + 1e-9)
+        first = math.ceil((i + 1) * mix - 1e-9) > math.ceil(i * mix - 1e-9)
         out.append(replace(it, backend=active[0] if first else active[1]))
     return out
 

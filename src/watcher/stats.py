@@ -600,13 +600,15 @@ class StatsAggregator:
     # -- snapshot -------------------------------------------------------------------------------
     def _worker_stats(self) -> list[WorkerStats]:
         out: list[WorkerStats] = []
-        for wid in sorted(set(self._workers) | set(self._ev)):
+        sup_ids = {int(k) for k in (self._supervisor.get("workers") or {}) if str(k).isdigit()}
+        for wid in sorted(set(self._workers) | set(self._ev) | sup_ids):
             w = self._workers.get(wid)
             ev = self._ev.get(wid)
             if w is None:
                 # No heartbeat (crashed before its first one, or removed): show it only when the
                 # supervisor says it is restarting or failed.
                 if ev is None or ev.last not in ("restart", "failed", "exit"):
+                    self._add_unreported(out, wid)
                     continue
                 if ev.last == "exit" and not ev.restarts:
                     continue
@@ -637,6 +639,17 @@ class StatsAggregator:
                 updated_at=hb.updated_at, restarts=ev.restarts if ev else 0,
                 log_tail=ev.log_tail if ev and state == "failed" else None))
         return out
+
+    def _add_unreported(self, out: list[WorkerStats], wid: int) -> None:
+        """A worker the supervisor spawned that has not written its first heartbeat yet (it is
+        still importing its SDK): show it as starting rather than not at all."""
+        info = (self._supervisor.get("workers") or {}).get(str(wid))
+        if not isinstance(info, dict) or not pid_alive(int(info.get("pid") or 0)):
+            return
+        out.append(WorkerStats(
+            id=wid, pid=int(info["pid"]), backend=str(info.get("backend", "")), model="", state="starting",
+            alive=True, in_flight=0, concurrency=0, done=0, rejected=0, errors=0, rate_limit_waits=0,
+            rate_limited_until=None, last_error=None, last_error_at=None, updated_at=0.0))
 
     def _run_state(self, workers: list[WorkerStats]) -> str:
         paused = bool(self._control.get("paused"))
@@ -719,7 +732,9 @@ class StatsAggregator:
         started = self._session_start or self._supervisor.get("started_at") or self._first_t or self._created
         return Snapshot(
             run=self.run, job=self.job, group_label=self.group_label, state=state,
-            started_at=float(started), now=now, total_target=total, accepted=self.accepted,
+            # A finished run's clock stops at its last record, so elapsed is how long the run took.
+            started_at=float(started), now=now if live or state not in ("done", "failed", "stopped")
+            else max(float(started), self._last_t or now), total_target=total, accepted=self.accepted,
             rejected=self.rejected, errors=errors, attempts=self.attempts,
             rate_per_min=rate_per_min if math.isfinite(rate_per_min) else 0.0, eta_s=eta,
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, cost_usd=self.cost,

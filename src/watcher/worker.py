@@ -82,6 +82,13 @@ class Worker:
 
         self.client = make_client(self.backend_name, self.bcfg, get_api_key(self.backend_name, self.bcfg),
                                   rpm_share=rpm_share)
+        # agentic: an optional LLM judge on another backend blends its 0-1 score into the verifier's.
+        self.judge_call = None
+        judge = self.cfg.agentic.judge if self.cfg.job == "agentic" and self.cfg.agentic else None
+        if judge is not None and hasattr(self.job, "judge"):
+            jb = self.cfg.backends[judge.backend]
+            self.judge_call = make_client(judge.backend, jb, get_api_key(judge.backend, jb),
+                                          rpm_share=rpm_share).call
         # Backends with native reasoning give the natural trace themselves; others are asked for <think>.
         native = self.bcfg.thinking_budget > 0 or bool(self.bcfg.reasoning_effort)
         self.ask_think = self.cfg.request_thinking and not native
@@ -193,6 +200,12 @@ class Worker:
                 history.append(("", None))
                 continue
             ev = self.job.evaluate(item, comp, text)
+            if self.judge_call is not None and ev.passed:
+                ev, jcomp = await self.job.judge(item, ev, self.judge_call)
+                if jcomp is not None:
+                    usage.input_tokens += jcomp.input_tokens
+                    usage.output_tokens += jcomp.output_tokens
+                    cost += jcomp.cost_usd
             attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
                                     finish_reason_raw=comp.finish_reason_raw, score=ev.score,
                                     failure=None if ev.passed else FAIL_BELOW_MIN, latency_s=round(comp.latency_s, 3)))

@@ -65,6 +65,8 @@ class AbaJob:
             raise ConfigError("field 'aba.variants': variant names must be unique")
         self.variants: dict[str, Variant] = {v.name: v for v in self.acfg.variants}
         self.prompts = read_prompts(bundled_file(self.acfg.prompts_file))
+        if self.acfg.max_prompts:
+            self.prompts = self.prompts[: self.acfg.max_prompts]
 
     def items(self) -> list[WorkItem]:
         out = []
