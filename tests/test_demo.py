@@ -36,3 +36,18 @@ def test_demo_headless_finishes_and_resumes(tmp_path):
     assert {x["id"] for x in acc} <= set(after)
     # Only items rejected in the first round were tried again.
     assert set(after) - {x["id"] for x in acc} <= {x["id"] for x in rej}
+
+
+def test_demo_run_trains_the_offline_tiny_model(tmp_path):
+    """The demo's loop closes with no model hub: `watcher train` on a demo run builds a tiny model
+    from the gated data, trains both stages and evaluates before/after with the verifier."""
+    r = demo(tmp_path, "--num", "4")
+    assert r.returncode == 0, r.stderr[-2000:]
+    env = {**__import__("os").environ, "MLX_DISABLE_COMPILE": "1", "HF_HUB_OFFLINE": "1"}
+    t = subprocess.run([sys.executable, "-m", "watcher.cli", "train", "--headless"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert t.returncode == 0, t.stdout[-2000:] + t.stderr[-2000:]
+    assert "stage 2/2" in t.stdout and "overall" in t.stdout
+    [run] = list((tmp_path / "data" / "runs").iterdir())
+    assert (run / "train" / "eval.json").exists()
+    assert (tmp_path / "data" / "models" / "tiny-demo" / "config.json").exists()

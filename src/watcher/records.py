@@ -60,11 +60,12 @@ class Accepted(msgspec.Struct, kw_only=True, omit_defaults=False):
     backend: str
     finish_reason: str
     finish_reason_raw: str
-    usage: Usage
+    usage: Usage  # all attempts of the item: what it cost
     cost_usd: float
     latency_s: float
     worker: int
     timestamp: str
+    final_usage: Usage | None = None  # the accepted completion alone: what a token budget is about
     form: str | None = None
     poem: str | None = None
     category: str | None = None

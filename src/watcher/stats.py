@@ -654,7 +654,8 @@ class StatsAggregator:
     def _run_state(self, workers: list[WorkerStats]) -> str:
         paused = bool(self._control.get("paused"))
         stop = bool(self._control.get("stop"))
-        alive = [w for w in workers if w.alive]
+        # A worker that reported done/stopped is finished even while its process is still exiting.
+        alive = [w for w in workers if w.alive and w.state not in TERMINAL_STATES]
         finished_all = self.total_target > 0 and self.accepted + self.rejected >= self.total_target
         if alive:
             if stop:

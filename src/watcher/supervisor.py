@@ -378,9 +378,10 @@ class Supervisor:
         return report.to_dict()
 
     def start_training(self) -> None:
-        from watcher.train import start_training
+        from watcher.train import ensure_gate_export, start_training
 
         if self.train_proc is None or self.train_proc.poll() is not None:
+            ensure_gate_export(self.run_dir)
             self.train_proc = start_training(self.run_dir)
             append_event(self.run_dir, "train", pid=self.train_proc.pid)
 

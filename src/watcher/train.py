@@ -88,6 +88,7 @@ class TrainConfig(_Strict):
     lora: LoraConfig = Field(default_factory=LoraConfig)
     stages: list[StageConfig] = Field(min_length=1)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    build_tiny_model: bool = Field(False, description="demo: build a tiny llama offline at `model` when it is missing")
 
     @field_validator("num_layers")
     @classmethod
@@ -129,9 +130,22 @@ def parse_train_config(data: dict[str, Any], source: str = "train config", base_
     return cfg
 
 
-def load_train_config(path: str | os.PathLike[str] | None = None) -> TrainConfig:
-    """configs/train.toml (or `path`), validated; errors name the field and the fix."""
-    p = resolve_config_path(path, "train")
+def default_train_config_name(run_dir: Path | None) -> str:
+    """A demo run (simulated backends) trains the demo's tiny model: no hub, no download."""
+    if run_dir is not None:
+        try:
+            text = (Path(run_dir) / "config.toml").read_text()
+        except OSError:
+            return "train"
+        if "simulated = true" in text:
+            return "train_demo"
+    return "train"
+
+
+def load_train_config(path: str | os.PathLike[str] | None = None, run_dir: Path | None = None) -> TrainConfig:
+    """configs/train.toml (or `path`, or train_demo.toml for a demo run), validated; errors name the
+    field and the fix."""
+    p = resolve_config_path(path, default_train_config_name(run_dir))
     try:
         raw = p.read_text()
         data = json.loads(raw) if p.suffix == ".json" else tomllib.loads(raw)
@@ -232,7 +246,12 @@ def start_training(run_dir: Path, cfg_path: str | os.PathLike[str] | None = None
     """Start (or resume) the runner for a run; returns at once. A stopped run with the same stages
     continues from its last saved adapter; anything else starts fresh."""
     run_dir = Path(run_dir)
-    cfg = cfg or load_train_config(cfg_path)
+    cfg = cfg or load_train_config(cfg_path, run_dir)
+    if cfg.build_tiny_model and not Path(cfg.model).exists():
+        from watcher.tinymodel import export_texts, make_tiny_model
+
+        ensure_gate_export(run_dir)
+        cfg.model = str(make_tiny_model(Path(cfg.model).resolve(), export_texts(run_dir / "gate")))
     tdir = train_dir(run_dir)
     tdir.mkdir(parents=True, exist_ok=True)
     prev = read_json(tdir / "state.json", {}) or {}
@@ -499,12 +518,14 @@ def format_eval_table(ev: dict[str, Any]) -> str:
             return f"{'--':>7} {'--':>6}"
         return f"{d['mean_score']:7.3f} {d['pass_rate'] * 100:5.0f}%"
 
-    rows = [f"{'form':<18} {'before':>7} {'pass':>6}   {'after':>7} {'pass':>6}   {'n':>3}"]
-    for form, r in sorted((ev.get("forms") or {}).items()):
-        rows.append(f"{form:<18} {cell(r.get('before'))}   {cell(r.get('after'))}   "
+    forms = sorted((ev.get("forms") or {}).items())
+    w = max([18] + [len(f) + 1 for f, _ in forms])
+    rows = [f"{'form':<{w}} {'before':>7} {'pass':>6}   {'after':>7} {'pass':>6}   {'n':>3}"]
+    for form, r in forms:
+        rows.append(f"{form:<{w}} {cell(r.get('before'))}   {cell(r.get('after'))}   "
                     f"{(r.get('after') or {}).get('n', 0):>3}")
     ov = ev.get("overall") or {}
-    rows.append(f"{'overall':<18} {cell(ov.get('before'))}   {cell(ov.get('after'))}   "
+    rows.append(f"{'overall':<{w}} {cell(ov.get('before'))}   {cell(ov.get('after'))}   "
                 f"{(ov.get('after') or {}).get('n', 0):>3}")
     if ev.get("error"):
         rows.append(f"note: {ev['error']}")
@@ -543,7 +564,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     run_dir = find_run_dir(getattr(args, "run", None))
     ensure_gate_export(run_dir)
-    cfg = load_train_config(getattr(args, "config", None))
+    cfg = load_train_config(getattr(args, "config", None), run_dir)
 
     def emit(line: str) -> None:
         print(line, flush=True)

@@ -163,6 +163,11 @@ class Runner:
             tr, va = iter_stage_examples(train_all, st), iter_stage_examples(valid_all, st)
             what = f"stage '{st.name}'" + (f" (forms {st.forms})" if st.forms else "") + \
                 (f" (categories {st.categories})" if st.categories else "")
+            if len(va) < bs <= len(valid_all):
+                # Validation only monitors the loss: a narrow stage on a small export may use all of it.
+                print(f"{what}: {len(va)} valid example(s) match the filter; validating on all "
+                      f"{len(valid_all)}", flush=True)
+                va = valid_all
             for split, rows in (("train", tr), ("valid", va)):
                 if len(rows) < bs:
                     raise TrainError(f"{what}: the gated export has {len(rows)} {split} example(s), fewer than "

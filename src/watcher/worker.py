@@ -231,7 +231,8 @@ class Worker:
             attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend,
             finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
             cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
-            timestamp=utc_now(), attempt_log=attempts, **ev.fields,
+            timestamp=utc_now(), attempt_log=attempts,
+            final_usage=Usage(input_tokens=comp.input_tokens, output_tokens=comp.output_tokens), **ev.fields,
         )
         self.dataset.append(encode_line(rec))
         self.done += 1
