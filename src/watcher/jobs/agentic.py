@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from watcher.config import Category, ConfigError, RunConfig
-from watcher.jobs.base import Evaluation, WorkItem
+from watcher.jobs.base import Evaluation, WorkItem, retry_messages
 from watcher.providers.base import Completion, ProviderError, Request
 from watcher.records import item_id
 from watcher.verify_agentic import (
@@ -183,14 +183,8 @@ class AgenticJob:
 
     def request(self, item: WorkItem, max_tokens: int, temperature: float, ask_think: bool,
                 history: list[tuple[str, Evaluation | None]]) -> Request:
-        messages: list[dict[str, Any]] = [{"role": "user", "content": item.prompt}]
         # Only the last try goes back as context: a whole conversation per try makes requests large fast.
-        for text, ev in history[-1:]:
-            if not text:  # truncated or empty: nothing to show, just ask for a shorter, finished answer
-                messages[0]["content"] += "\n\n" + feedback_message(item.group, None)
-                continue
-            messages.append({"role": "assistant", "content": text})
-            messages.append({"role": "user", "content": feedback_message(item.group, ev)})
+        messages = retry_messages(item.prompt, history, 1, lambda ev: feedback_message(item.group, ev))
         # No `tools=`: the model must WRITE a conversation containing tool calls, not call tools itself.
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
                        max_tokens=max_tokens, temperature=temperature)

@@ -6,6 +6,7 @@ evaluates a completion with its verifier, and says which record fields hold the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,6 +36,23 @@ class Evaluation:
     detail: str  # one line: why it failed, or "ok"
     fields: dict[str, Any]  # record fields carrying the output (form/poem, category/response/messages...)
     synth_heading: str = ""  # what the SYNTH trace calls the task ("Sonnet", "tool_use example"...)
+
+
+def retry_messages(prompt: str, history: list[tuple[str, Evaluation | None]], depth: int,
+                   feedback: Callable[[Evaluation | None], str]) -> list[dict[str, Any]]:
+    """The user prompt plus the last `depth` tries as assistant turns, each followed by its feedback.
+    A try that left no text (truncated, empty) adds its "finish it, shorter" note to the prompt."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+    noted = False
+    for text, ev in history[-depth:] if depth else []:
+        if not text:
+            if not noted:
+                messages[0]["content"] += "\n\n" + feedback(None)
+                noted = True
+            continue
+        messages.append({"role": "assistant", "content": text})
+        messages.append({"role": "user", "content": feedback(ev)})
+    return messages
 
 
 class Job(Protocol):

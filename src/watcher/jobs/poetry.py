@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from watcher.config import ConfigError, RunConfig, bundled_file
-from watcher.jobs.base import Evaluation, WorkItem
+from watcher.jobs.base import Evaluation, WorkItem, retry_messages
 from watcher.providers.base import Completion, Request
 from watcher.records import item_id
 
@@ -74,12 +74,8 @@ class PoetryJob:
 
     def request(self, item: WorkItem, max_tokens: int, temperature: float, ask_think: bool,
                 history: list[tuple[str, Evaluation | None]]) -> Request:
-        messages: list[dict] = [{"role": "user", "content": item.prompt}]
-        for text, ev in history[-2:]:  # the last two tries are enough context, and keep requests small
-            if not text:
-                continue
-            messages.append({"role": "assistant", "content": text})
-            messages.append({"role": "user", "content": feedback_message(item.group, ev)})
+        # The last two tries are enough context, and keep requests small.
+        messages = retry_messages(item.prompt, history, 2, lambda ev: feedback_message(item.group, ev))
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
                        max_tokens=max_tokens, temperature=temperature)
 
