@@ -134,7 +134,7 @@ class GateConfig(_Strict):
     valid_share: float = Field(0.1, ge=0, lt=1)
     test_share: float = Field(0.1, ge=0, lt=1)
     duplicate_ids: bool = Field(True, description="drop later records that repeat an earlier record's id")
-    near_duplicate_permutations: int = Field(64, ge=16, le=256, description="MinHash permutations")
+    near_duplicate_permutations: int = Field(64, ge=16, le=256, description="MinHash signature length")
     min_pass_share: float = Field(0.5, ge=0, le=1, description="gate fails when fewer records survive")
     max_corrupt_share: float = Field(0.01, ge=0, le=1,
                                      description="gate fails when more lines are invalid JSON or off-schema")

@@ -455,22 +455,9 @@ def find_run_dir(name: str | None) -> Path:
     """`--run NAME` (or a path) under data/runs, the newest run when not given."""
     if name and (Path(name) / "gate").is_dir():  # a path to a run that has an export: take it as is
         return Path(name)
-    try:
-        from watcher.runs import find_run  # the shared run lookup, when present
-    except ImportError:
-        find_run = None
-    if find_run is not None:
-        return Path(find_run(name))
-    base = Path("data") / "runs"
-    if name:
-        for cand in (Path(name), base / name):
-            if cand.is_dir():
-                return cand
-        raise ConfigError(f"run '{name}' not found under {base}; fix: pass --run with an existing run name")
-    runs = [d for d in base.iterdir() if d.is_dir()] if base.is_dir() else []
-    if not runs:
-        raise ConfigError(f"no runs under {base}; fix: generate data first (watcher demo / watcher --headless)")
-    return max(runs, key=lambda d: d.stat().st_mtime)
+    from watcher.runs import find_run
+
+    return Path(find_run(name))
 
 
 def ensure_gate_export(run_dir: Path) -> None:
@@ -564,6 +551,12 @@ def run_train_cli(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     run_dir = find_run_dir(getattr(args, "run", None))
     ensure_gate_export(run_dir)
+    report = read_json(run_dir / "gate" / "report.json", {}) or {}
+    if report.get("passed") is False:
+        # Train anyway (the export holds only records that passed every record check), but say so.
+        why = "; ".join(report.get("reasons") or []) or "see gate/report.json"
+        print(f"[train] warning: the gate FAILED for this run ({why}); training on its export anyway",
+              flush=True)
     cfg = load_train_config(getattr(args, "config", None), run_dir)
 
     def emit(line: str) -> None:

@@ -1,0 +1,170 @@
+"""Quality gate throughput against the cheapest possible reader.
+
+Writes N realistic poetry records (seed-000 fields, SYNTH traces built by watcher.traces from a
+rubric, natural traces, poems of real form lengths; ~1% exact and ~0.25% near duplicates, ~0.5%
+cut lines, ~1.5% finish_reason length) to a temp run directory, then times `run_gate` (all checks, MinHash near-duplicates, export) against a
+bare `orjson.loads` loop over the same file, in the same process. Prints both and the ratio
+(target <= 4).
+
+    python bench/gate.py [--records 200000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from watcher.config import dump_config, load_config
+from watcher.gate import run_gate
+from watcher.records import Accepted, Usage, encode_line, item_id
+from watcher.traces import build_synth_trace, natural_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+FORMS = {"Sonnet": 14, "Haiku": 3, "Villanelle": 19, "Limerick": 5, "Tanka": 5, "Cinquain": 5,
+         "Ghazal": 10, "Pantoum": 16, "Rondeau": 15, "Sestina": 39}
+SYLL = ["al", "be", "cor", "dan", "el", "fen", "gar", "hol", "in", "jor", "ka", "lum", "mer", "nor", "o",
+        "pel", "quin", "ros", "sil", "tam", "ul", "ver", "win", "yel", "zor", "ash", "bright", "cold", "dusk"]
+COMMON = ("the a of and in to with on my your our their as at by from where when while through "
+          "under over beneath beyond").split()
+
+
+def vocabulary(rng: random.Random, n: int = 6000) -> list[str]:
+    words = set()
+    while len(words) < n:
+        words.add("".join(rng.choice(SYLL) for _ in range(rng.randint(1, 3))))
+    return sorted(words)
+
+
+def make_poem(rng: random.Random, vocab: list[str], n_lines: int) -> str:
+    lines = []
+    for i in range(n_lines):
+        k = rng.randint(4, 9)
+        words = [rng.choice(COMMON) if rng.random() < 0.35 else rng.choice(vocab) for _ in range(k)]
+        lines.append(" ".join(words).capitalize() + ("," if i % 4 != 3 else "."))
+        if i % 4 == 3 and i + 1 < n_lines:
+            lines.append("")
+    return "\n".join(lines)
+
+
+def make_line(rng: random.Random, vocab: list[str], i: int, form: str) -> bytes:
+    poem = make_poem(rng, vocab, FORMS[form])
+    score = round(rng.uniform(0.8, 1.0), 4)
+    rubric = [
+        {"criterion": "line_count", "expected": f"{FORMS[form]} lines", "score": 1.0,
+         "instruction": f"write exactly {FORMS[form]} lines"},
+        {"criterion": "meter", "expected": "iambic pentameter", "score": round(rng.uniform(0.6, 1.0), 2),
+         "instruction": "keep ten syllables per line"},
+        {"criterion": "rhyme_scheme", "expected": "ABAB CDCD EFEF GG", "score": round(rng.uniform(0.5, 1.0), 2),
+         "instruction": "rhyme the alternate lines"},
+        {"criterion": "refrain", "expected": "repeated lines", "score": 1.0, "instruction": ""},
+    ]
+    topic, tone = rng.choice(vocab), rng.choice(["melancholic", "joyful", "wry", "calm"])
+    history = [(round(rng.uniform(0.4, 0.79), 2), "rhyme_scheme: lines 2 and 4 do not rhyme")] if rng.random() < 0.3 else []
+    synth = build_synth_trace(form, {"form": form, "topic": topic, "tone": tone}, rubric, score, history)
+    natural = natural_trace(" ".join(rng.choice(vocab) for _ in range(rng.randint(40, 120))))
+    rec = Accepted(
+        id=item_id("poetry", form, i), job="poetry", prompt=f"Write a {form} about {topic} in a {tone} tone",
+        synth_trace=synth, natural_trace=natural, score=score, passed=True, rubric=rubric,
+        attempts=1 + len(history), model="claude-haiku-4-5", backend="claude", finish_reason="stop",
+        finish_reason_raw="end_turn", usage=Usage(input_tokens=420, output_tokens=rng.randint(200, 900)),
+        cost_usd=0.004, latency_s=2.1, worker=0, timestamp="2026-02-13T03:00:00.000000Z", form=form, poem=poem,
+    )
+    return encode_line(rec)
+
+
+def write_dataset(path: Path, n: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    vocab = vocabulary(rng)
+    forms = list(FORMS)
+    out: list[bytes] = []
+    last = good = b""
+    with open(path, "wb") as f:
+        for i in range(n):
+            form = forms[i % len(forms)]
+            r = rng.random()
+            if r < 0.01 and last:
+                line = last  # exact duplicate
+            elif r < 0.0125 and good:  # near duplicate: an earlier poem with one word changed
+                d = orjson.loads(good)
+                words = d["poem"].split(" ")
+                words[len(words) // 2] = "changed"
+                d["poem"], d["id"] = " ".join(words), item_id("poetry", form, i)
+                line = orjson.dumps(d) + b"\n"
+            elif r < 0.0175:
+                line = make_line(rng, vocab, i, form)[: 300]  # cut in half
+                line += b"\n"
+            elif r < 0.0325:
+                d = orjson.loads(make_line(rng, vocab, i, form))
+                d["finish_reason"] = "length"
+                line = orjson.dumps(d) + b"\n"
+            else:
+                line = good = make_line(rng, vocab, i, form)
+            out.append(line)
+            last = line
+            if len(out) >= 4096:
+                f.write(b"".join(out))
+                out.clear()
+        f.write(b"".join(out))
+
+
+def baseline(path: Path) -> float:
+    t = time.perf_counter()
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                orjson.loads(line)
+                n += 1
+            except orjson.JSONDecodeError:
+                pass
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "bench-run"
+        run_dir.mkdir()
+        cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+        cfg = cfg.model_copy(update={"poetry": cfg.poetry.model_copy(
+            update={"forms": list(FORMS), "num": a.records // len(FORMS)})})
+        (run_dir / "config.toml").write_text(dump_config(cfg))
+        t = time.perf_counter()
+        write_dataset(run_dir / "dataset.jsonl", a.records)
+        size = (run_dir / "dataset.jsonl").stat().st_size
+        print(f"wrote {a.records} records, {size / 1e6:.1f} MB in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        base_t, gate_t, check_t = [], [], []
+        rep = None
+        for _ in range(a.repeat):  # interleaved, best of each: the machine may be shared
+            base_t.append(baseline(run_dir / "dataset.jsonl"))
+            t = time.perf_counter()
+            rep = run_gate(run_dir, cfg)
+            gate_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            run_gate(run_dir, cfg, export=False)
+            check_t.append(time.perf_counter() - t)
+        b, g, c = min(base_t), min(gate_t), min(check_t)
+        assert rep is not None
+        counts = ", ".join(f"{c.name}={c.count}" for c in rep.checks if c.count)
+        out_mb = sum((run_dir / "gate" / f"{s}.jsonl").stat().st_size for s in rep.exported) / 1e6
+        print(f"records        {a.records} ({size / 1e6:.1f} MB)")
+        print(f"orjson loop    {b:.2f}s  ({a.records / b:,.0f} records/s)")
+        print(f"run_gate       {g:.2f}s  ({a.records / g:,.0f} records/s; kept {rep.kept}, "
+              f"exported {rep.exported}, {out_mb:.0f} MB written)")
+        print(f"  no export    {c:.2f}s  (checks, dedup and report only)")
+        print(f"checks         {counts}")
+        print(f"ratio          {g / b:.2f}  (target <= 4; without export {c / b:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
