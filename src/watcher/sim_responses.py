@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from watcher.providers.base import flatten_content
+
 if TYPE_CHECKING:
     from watcher.simulator import SimConfig
 
@@ -44,20 +46,12 @@ def register_responder(job: str, fn: Responder) -> None:
     RESPONDERS[job.lower()] = fn
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-    return "" if content is None else str(content)
-
-
 def user_texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    return [flatten_content(m.get("content")) for m in messages if m.get("role") == "user"]
 
 
 def job_marker(system: str | None, messages: list[dict[str, Any]]) -> str | None:
-    for text in [system or "", *(_text(m.get("content")) for m in messages)]:
+    for text in [system or "", *(flatten_content(m.get("content")) for m in messages)]:
         m = JOB_MARKER.search(text)
         if m:
             return m.group(1).lower()

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from watcher.providers.base import flatten_content
 from watcher.sim_responses import SimReply, respond
 
 FAULTS = ("500", "529", "429", "slow", "drop", "truncate", "empty")
@@ -69,14 +70,6 @@ class SimConfig:
 
 def _tokens(text: str, cpt: float) -> int:
     return int(math.ceil(len(text) / cpt)) if text else 0
-
-
-def _flatten(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-    return "" if content is None else str(content)
 
 
 class _Server(ThreadingHTTPServer):
@@ -429,7 +422,7 @@ class SimServer:
     def _openai_reply(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
         model = str(body.get("model") or "sim-model")
         msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        system = "\n\n".join(_flatten(m.get("content")) for m in msgs if m.get("role") in ("system", "developer"))
+        system = "\n\n".join(flatten_content(m.get("content")) for m in msgs if m.get("role") in ("system", "developer"))
         convo = [m for m in msgs if m.get("role") not in ("system", "developer")]
         tools = body.get("tools")
         reply = self._reply(system or None, convo, model, tools)
@@ -452,7 +445,7 @@ class SimServer:
                                       "function": {"name": tc["name"], "arguments": json.dumps(tc.get("arguments", {}))}}
                                      for tc in reply.tool_calls]
             finish = "tool_calls"
-        prompt_text = "\n".join(_flatten(m.get("content")) for m in msgs)
+        prompt_text = "\n".join(flatten_content(m.get("content")) for m in msgs)
         out_tokens = _tokens(text, cpt) + _tokens(reasoning or "", cpt)
         usage: dict[str, Any] = {"prompt_tokens": _tokens(prompt_text, cpt), "completion_tokens": out_tokens,
                                  "total_tokens": _tokens(prompt_text, cpt) + out_tokens}
@@ -465,7 +458,7 @@ class SimServer:
 
     def _anthropic_reply(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
         model = str(body.get("model") or "sim-model")
-        system = _flatten(body.get("system")) or None
+        system = flatten_content(body.get("system")) or None
         msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         tools = body.get("tools")
         reply = self._reply(system, msgs, model, tools)
@@ -491,7 +484,7 @@ class SimServer:
                 content.append({"type": "tool_use", "id": tc.get("id") or f"toolu_sim_{self._next_id()}",
                                 "name": tc["name"], "input": tc.get("arguments", {})})
             stop = "tool_use"
-        prompt_text = "\n".join([system or "", *(_flatten(m.get("content")) for m in msgs)])
+        prompt_text = "\n".join([system or "", *(flatten_content(m.get("content")) for m in msgs)])
         return {"id": f"msg_sim_{self._next_id()}", "type": "message", "role": "assistant", "model": model,
                 "content": content, "stop_reason": stop, "stop_sequence": None,
                 "usage": {"input_tokens": _tokens(prompt_text, cpt), "output_tokens": used + _tokens(text, cpt)}}
