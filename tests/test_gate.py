@@ -267,7 +267,10 @@ def _base_data() -> dict[str, Any]:
 
 def test_agentic_messages_export_as_they_are(tmp_path: Path) -> None:
     data = {**_base_data(), "job": "agentic",
-            "agentic": {"categories": [{"name": "tool_use", "target": 2, "instructions": "use tools"}]}}
+            "agentic": {"categories": [{"name": "tool_use", "target": 2, "instructions": "use tools",
+                                        "tools": ["ls"]}],
+                        "tools": [{"name": "ls", "description": "list files",
+                                   "parameters": {"type": "object", "properties": {}}}]}}
     cfg = parse_config(data, "test")
     run_dir = tmp_path / "r"
     run_dir.mkdir()
@@ -294,6 +297,10 @@ def test_agentic_messages_export_as_they_are(tmp_path: Path) -> None:
     assert sorted(e["messages"][4]["content"] for e in exported) == sorted(
         json.loads(r)["messages"][4]["content"] for r in recs[:3])
     assert all(e["messages"][2]["tool_calls"][0]["function"]["name"] == "ls" for e in exported)
+    # The category's declared tools travel with each example, in the shape chat templates render.
+    assert all(e["tools"] == [{"type": "function", "function": {"name": "ls", "description": "list files",
+                                                                "parameters": {"type": "object", "properties": {}}}}]
+               for e in exported)
 
 
 def test_aba_token_budget_and_variant_system_prompt(tmp_path: Path) -> None:

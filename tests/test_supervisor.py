@@ -124,3 +124,25 @@ def test_crash_looping_worker_is_marked_failed_with_log_tail(tmp_path, make_sim,
     assert failed and "IsADirectoryError" in failed[0]["log_tail"]
     assert sum(1 for e in events if e["event"] == "restart" and e["worker"] == failed[0]["worker"]) == 2
     sup.stop(graceful=False)
+
+
+def test_headless_first_ctrl_c_stops_gracefully(tmp_path, make_sim, sim_env):
+    sim = make_sim(latency_s=0.4, defect_rate=0.0)
+    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=30)
+    data["runs_dir"] = str(tmp_path / "runs")
+    cfg_path = _write_cfg(tmp_path, data)
+    proc = subprocess.Popen([sys.executable, "-m", "watcher.cli", "--headless", "--config", str(cfg_path),
+                             "--run", "r1"], cwd=tmp_path, env=sim_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    run_dir = tmp_path / "runs" / "r1"
+    assert wait_for(lambda: len(read_lines(run_dir / "dataset.jsonl")) >= 2, 60)
+    pids = [w["pid"] for w in read_json(run_dir / "supervisor.json")["workers"].values()]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out[-2000:]
+    assert "stopping gracefully" in out and "run r1" in out  # the notice, then the final table
+    assert wait_for(lambda: not any(pid_alive(p) for p in pids), 10), "workers left running"
+    hbs = [read_json(run_dir / "workers" / f"{i}.json") for i in range(2)]
+    assert all(h["state"] == "stopped" and h["in_flight"] == 0 for h in hbs)
+    acc = read_lines(run_dir / "dataset.jsonl")  # every line parses: nothing half-written
+    assert 2 <= len(acc) < 60 and len({r["id"] for r in acc}) == len(acc)

@@ -33,31 +33,6 @@ def split_of(u: float, valid_share: float, test_share: float) -> int:
     return 0
 
 
-def chat_examples(rec: Any, output: str, trace_style: str, system: str | None) -> list[dict[str, Any]]:
-    """The mlx-lm `{"messages": [...]}` examples for one record (two for trace_style "both")."""
-    msgs = getattr(rec, "messages", None)
-    if msgs:
-        return [{"messages": msgs}]  # agentic chat examples are already in the target shape
-    head: list[dict[str, str]] = []
-    if system:
-        head.append({"role": "system", "content": system})
-    head.append({"role": "user", "content": rec.prompt})
-    traces = []
-    if trace_style in ("synth", "both"):
-        traces.append((rec.synth_trace or "").strip())
-    if trace_style in ("natural", "both"):
-        traces.append((rec.natural_trace or "").strip())
-    out = []
-    seen = set()
-    for t in traces:
-        content = f"{t}\n{output}" if t else output
-        if content in seen:  # both styles with one trace missing would repeat the same example
-            continue
-        seen.add(content)
-        out.append({"messages": [*head, {"role": "assistant", "content": content}]})
-    return out
-
-
 class ExportWriter:
     """Streams example lines per split to temp files; `finish()` makes the final files."""
 

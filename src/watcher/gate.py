@@ -449,6 +449,16 @@ _USER_END = b"}," + _ROLE_ASSISTANT
 _TAIL = b"}]}\n"
 
 
+def agentic_tools(cfg: RunConfig) -> dict[str, list[dict[str, Any]]]:
+    """Per category, its declared tools as OpenAI function schemas (what chat templates render)."""
+    if cfg.agentic is None:
+        return {}
+    declared = {t.name: {"type": "function", "function": {"name": t.name, "description": t.description,
+                                                           "parameters": t.parameters}}
+                for t in cfg.agentic.tools}
+    return {c.name: [declared[n] for n in c.tools if n in declared] for c in cfg.agentic.categories}
+
+
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
           budget: int, notes: list[str]) -> _ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
@@ -467,6 +477,7 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
     on_traces = g.require_traces
     need_natural = needs_natural_trace(cfg)
     systems = {v.name: v.system_prompt for v in cfg.aba.variants} if job == "aba" and cfg.aba else {}
+    tools = agentic_tools(cfg) if job == "agentic" else {}
     gfield = {"poetry": "form", "agentic": "category", "aba": "variant"}[job]
     style, vshare, tshare = g.trace_style, g.valid_share, g.test_share
     use_synth, use_natural = style in ("synth", "both"), style in ("natural", "both")
@@ -530,7 +541,9 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
             if writer is None:
                 continue
             if rec.messages if job == "agentic" else False:
-                writer.add_lines(row, split, [enc({"messages": rec.messages}) + b"\n"])
+                # mlx-lm's chat format takes `tools`, so the chat template can render the definitions.
+                ex = {"messages": rec.messages, "tools": tools[group]} if tools.get(group) else {"messages": rec.messages}
+                writer.add_lines(row, split, [enc(ex) + b"\n"])
                 continue
             system = rec.system or systems.get(group)
             head = (b'{"messages":[' + _ROLE_SYSTEM + enc(system) + b"}," + _ROLE_USER if system

@@ -138,8 +138,7 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
             rep.emit({"type": "notice", "text": "stopping gracefully"} if json_mode else
                      "-- Ctrl-C: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
             sup.pause()
-            sup.stopping = True
-            sup._set_control(stop=True)
+            sup.begin_stop()
         else:
             raise KeyboardInterrupt
 

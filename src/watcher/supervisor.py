@@ -291,10 +291,15 @@ class Supervisor:
         self._set_control(paused=False)
         append_event(self.run_dir, "resume")
 
-    def stop(self, graceful: bool = True, grace_s: float = 30.0) -> None:
+    def begin_stop(self, graceful: bool = True) -> None:
+        """Tell the workers to stop taking items (in-flight calls finish); returns at once."""
         self.stopping = True
         self._set_control(stop=True)
         append_event(self.run_dir, "stop", graceful=graceful)
+
+    def stop(self, graceful: bool = True, grace_s: float = 30.0) -> None:
+        """Stop the workers and wait: gracefully up to `grace_s`, then (or at once) kill them."""
+        self.begin_stop(graceful)
         if not graceful:
             self._signal_all(signal.SIGTERM)
             grace_s = 3.0

@@ -241,15 +241,15 @@ class Worker:
                 failure: str, error: str | None, attempts: list[Attempt], usage: Usage, cost: float) -> None:
         reason = FAIL_BELOW_MIN if best else failure
         detail = best[0].detail if best else (error or failure)
-        group_field = {"form": item.group} if self.job.group_label == "form" else {self.job.group_label: item.group}
+        final = best[1] if best else last
         rec = Rejected(
             id=item.id, job=item.job, prompt=item.prompt, reason=reason,
             best_score=best[0].score if best else None,
-            finish_reason=(best[1] if best else last).finish_reason if (best or last) else "error",
+            finish_reason=final.finish_reason if final else "error",
             attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend, usage=usage,
             cost_usd=round(cost, 8), worker=self.worker_id, timestamp=utc_now(), error=error,
             detail=detail, best_text=best[0].text if best else None, attempt_log=attempts,
-            round=self.round, **group_field,
+            round=self.round, **{self.job.group_label: item.group},
         )
         self.rejects.append(encode_line(rec))
         self.rejected += 1
