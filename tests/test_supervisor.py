@@ -146,3 +146,28 @@ def test_headless_first_ctrl_c_stops_gracefully(tmp_path, make_sim, sim_env):
     assert all(h["state"] == "stopped" and h["in_flight"] == 0 for h in hbs)
     acc = read_lines(run_dir / "dataset.jsonl")  # every line parses: nothing half-written
     assert 2 <= len(acc) < 60 and len({r["id"] for r in acc}) == len(acc)
+
+
+def test_adding_and_removing_workers_reshards_without_duplicates(tmp_path, make_sim, sim_env):
+    sim = make_sim(latency_s=0.2, defect_rate=0.0)
+    run_dir = make_run(tmp_path, sim_config_dict(sim, forms=["Haiku", "Limerick", "Triolet"], num=10))
+    sup = Supervisor(run_dir)
+    sup.start()
+    paths = RunPaths(run_dir)
+    assert wait_for(lambda: len(read_lines(paths.dataset)) >= 2)
+    sup.add_worker()
+    # The backend's workers stop together, then come back as three shards of the same items.
+    assert wait_for(lambda: (sup.tick(), not sup.relayout)[1], 30)
+    layout = read_json(paths.layout)
+    per_backend = {}
+    for e in layout["workers"].values():
+        per_backend.setdefault(e["backend"], []).append(e)
+    assert sorted(len(v) for v in per_backend.values()) == [1, 2]
+    assert len(sup.workers) == 3
+    sup.remove_worker()
+    assert wait_for(lambda: (sup.tick(), not sup.relayout)[1], 30)
+    assert len(read_json(paths.layout)["workers"]) == 2
+    finish(sup)
+    assert_each_item_once(run_dir)
+    events = [json.loads(x)["event"] for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert events.count("relayout") == 2
