@@ -227,3 +227,19 @@ def test_make_defective_changes_poem():
     poem = "one two red\nthree four blue\n\nfive six green\nseven eight gold"
     for seed in range(20):
         assert sr.make_defective(poem, random.Random(seed)) != poem
+
+
+def test_recombined_poems_vary_and_keep_their_form():
+    """The demo's poems are not a handful of repeats, and every recombination passes its form."""
+    import random
+
+    from watcher.forms import verify
+    from watcher.sim_responses import RECOMBINE_SLOTS, corpus, recombine
+
+    c = corpus()
+    for slug in RECOMBINE_SLOTS:
+        rng = random.Random(3)
+        made = [p for p in (recombine(slug, c[slug], rng) for _ in range(60)) if p]
+        assert len(made) >= 50, slug
+        assert len(set(made)) >= 10, slug
+        assert all(verify(p, slug.replace("_", " ")).passed for p in made), slug

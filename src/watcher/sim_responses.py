@@ -218,6 +218,38 @@ def _generic_poem(topic: str, rng: random.Random) -> str:
     return "\n".join(lines)
 
 
+# Line groups that are interchangeable between two poems of the same form: each group keeps its own
+# rhymes (a limerick's A lines, a sonnet's quatrain) or syllable counts (a haiku's line 2).
+RECOMBINE_SLOTS: dict[str, list[list[int]]] = {
+    "haiku": [[0], [1], [2]],
+    "tanka": [[0], [1], [2], [3], [4]],
+    "cinquain": [[0], [1], [2], [3], [4]],
+    "limerick": [[0, 1, 4], [2, 3]],
+    "clerihew": [[0, 1], [2, 3]],
+    "shakespearean_sonnet": [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13]],
+}
+
+
+def recombine(form_slug: str, files: tuple[Path, ...], rng: random.Random) -> str | None:
+    """A new poem of the form made from slot groups of several corpus poems, so a demo's poems are
+    not a handful of repeats; None when the form has no slots or the result does not verify."""
+    slots = RECOMBINE_SLOTS.get(form_slug)
+    if not slots:
+        return None
+    n = sum(len(g) for g in slots)
+    poems = [lines for lines in (_read_poem(f).splitlines() for f in files) if len(lines) == n and all(lines)]
+    if len(poems) < 2:
+        return None
+    out = [""] * n
+    for group in slots:
+        src = rng.choice(poems)
+        for i in group:
+            out[i] = src[i]
+    text = "\n".join(out)
+    score = _score(text, form_slug.replace("_", " "))
+    return text if score is None or score >= 0.85 else None
+
+
 def respond_poetry(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
                    cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
     form_slug = find_form(system, messages)
@@ -229,7 +261,8 @@ def respond_poetry(system: str | None, messages: list[dict[str, Any]], model: st
     retry = len(user_texts(messages)) > 1
     p_defect = cfg.defect_rate / 3 if retry else cfg.defect_rate
     files = corpus().get(form_slug or "", ())
-    poem = _read_poem(rng.choice(files)) if files else _generic_poem(topic, rng)
+    poem = (recombine(form_slug or "", files, rng) or _read_poem(rng.choice(files))) if files \
+        else _generic_poem(topic, rng)
     defective = rng.random() < p_defect
     if defective:
         poem = make_defective(poem, rng, form_slug.replace("_", " ") if form_slug else None,
