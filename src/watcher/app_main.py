@@ -79,7 +79,7 @@ def start_simulator(port: int = 0):
     return sim
 
 
-def load_run_config(args: argparse.Namespace, demo: bool, sim: Any = None) -> RunConfig:
+def resolve_run_config(args: argparse.Namespace, demo: bool, sim: Any = None) -> RunConfig:
     path = resolve_config_path(getattr(args, "config", None), "demo" if demo else "poetry")
     try:
         data = tomllib.loads(path.read_text())
@@ -109,7 +109,7 @@ def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> in
 
     sim = start_simulator() if demo else None
     try:
-        cfg = load_run_config(args, demo, sim)
+        cfg = resolve_run_config(args, demo, sim)
         check_keys(cfg)
         run_name = args.run or default_run_name(cfg, demo)
         run_dir, resumed, changes = prepare_run(cfg, run_name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from watcher.config import ConfigError, RunConfig, load_config
+from watcher.runfiles import RunPaths
 
 DEFAULT_RUNS_ROOT = Path("data/runs")
 CONFIG_NAME = "config.toml"
@@ -67,13 +68,12 @@ def load_run_config(run_dir: Path) -> RunConfig:
 
 def dataset_path(run_dir: Path, cfg: RunConfig) -> Path:
     """The accepted-records file: `cfg.output`, relative to the run directory unless absolute."""
-    out = Path(cfg.output)
-    return out if out.is_absolute() else Path(run_dir) / out
+    return RunPaths(Path(run_dir), cfg.output).dataset
 
 
 def rejects_path(run_dir: Path) -> Path:
-    return Path(run_dir) / "rejects.jsonl"
+    return RunPaths(Path(run_dir)).rejects
 
 
 def gate_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "gate"
+    return RunPaths(Path(run_dir)).gate
