@@ -93,35 +93,32 @@ class _IdSet:
     def __len__(self) -> int:
         return self._n
 
-    def add(self, key: str) -> bool:
-        """Insert; False when already present."""
+    def _probe(self, key: str) -> tuple[int, int, bool]:
+        """(hash, slot, present): the key's slot, or the empty slot where it would go."""
         h = (hash(key) & 0xFFFFFFFFFFFFFFFF) or 1  # 0 marks an empty slot
         t, m = self._table, self._mask
         i = h & m
         while True:
             v = t[i]
             if v == h:
-                return False
+                return h, i, True
             if v == 0:
-                break
+                return h, i, False
             i = (i + 1) & m
-        t[i] = h
+
+    def add(self, key: str) -> bool:
+        """Insert; False when already present."""
+        h, i, present = self._probe(key)
+        if present:
+            return False
+        self._table[i] = h
         self._n += 1
-        if self._n * 2 > m:
+        if self._n * 2 > self._mask:
             self._grow()
         return True
 
     def __contains__(self, key: str) -> bool:
-        h = (hash(key) & 0xFFFFFFFFFFFFFFFF) or 1
-        t, m = self._table, self._mask
-        i = h & m
-        while True:
-            v = t[i]
-            if v == h:
-                return True
-            if v == 0:
-                return False
-            i = (i + 1) & m
+        return self._probe(key)[2]
 
     def _grow(self) -> None:
         old = self._table
