@@ -94,7 +94,8 @@ def _plain_title(line: str) -> bool:
     return all(w[:1].isupper() or w.lower() in small or not w[:1].isalpha() for w in ws) and ws[0][:1].isupper()
 
 
-def _paragraphs(lines: list[str]) -> list[list[str]]:
+def paragraphs(lines: list[str]) -> list[list[str]]:
+    """Runs of non-blank lines (stanzas), lines kept as they are."""
     paras: list[list[str]] = []
     cur: list[str] = []
     for ln in lines:
@@ -118,7 +119,7 @@ def clean_poem(text: str) -> str:
     # Horizontal rules separate chatter from the poem; treat them as paragraph breaks.
     lines = ["" if _RULE.match(ln) else ln.rstrip() for ln in lines]
 
-    paras = _paragraphs(lines)
+    paras = paragraphs(lines)
     # Leading chatter and titles.
     while paras:
         first = paras[0]

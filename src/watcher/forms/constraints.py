@@ -11,6 +11,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from watcher.forms import phonetics as ph
+from watcher.forms.clean import paragraphs
 
 
 @dataclass
@@ -43,19 +44,8 @@ class Poem:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        stanzas: list[list[str]] = []
-        cur: list[str] = []
-        for raw in text.splitlines():
-            s = raw.strip()
-            if s:
-                cur.append(s)
-            elif cur:
-                stanzas.append(cur)
-                cur = []
-        if cur:
-            stanzas.append(cur)
-        self.stanzas = stanzas
-        self.lines = [ln for st in stanzas for ln in st]
+        self.stanzas = [[ln.strip() for ln in st] for st in paragraphs(text.splitlines())]
+        self.lines = [ln for st in self.stanzas for ln in st]
 
     def words(self, i: int) -> tuple[str, ...]:
         return _line_facts(self.lines[i])[0] if 0 <= i < len(self.lines) else ()
