@@ -1,6 +1,6 @@
 """Quality gate throughput against the cheapest possible reader.
 
-Writes N realistic poetry records (seed-000 fields, SYNTH traces built by watcher.traces from a
+Writes N realistic poetry records (seed-000 fields, SYNTH traces built by watcher.generate.traces from a
 rubric, natural traces, poems of real form lengths; ~1% exact and ~0.25% near duplicates, ~0.5%
 cut lines, ~1.5% finish_reason length) to a temp run directory, then times `run_gate` (all checks, MinHash near-duplicates, export) against a
 bare `orjson.loads` loop over the same file, in the same process. Prints both and the ratio
@@ -21,9 +21,9 @@ from pathlib import Path
 import orjson
 
 from watcher.config import dump_config, load_config
-from watcher.gate import run_gate
-from watcher.records import Accepted, Usage, encode_line, item_id
-from watcher.traces import build_synth_trace, natural_trace
+from watcher.gate.run import run_gate
+from watcher.generate.traces import build_synth_trace, natural_trace
+from watcher.run.records import Accepted, Usage, encode_line, item_id
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = {"Sonnet": 14, "Haiku": 3, "Villanelle": 19, "Limerick": 5, "Tanka": 5, "Cinquain": 5,

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import orjson
 
-from watcher.records import Accepted, Attempt, Usage, encode_line, item_id, utc_now
-from watcher.stats import StatsAggregator
+from watcher.monitor.stats import StatsAggregator
+from watcher.run.records import Accepted, Attempt, Usage, encode_line, item_id, utc_now
 
 FORMS = ["Sonnet", "Villanelle", "Haiku", "Limerick", "Ghazal", "Sestina", "Pantoum", "Tanka"]
 MODELS = ["claude-haiku-4-5", "moonshotai/kimi-k2", "openai/gpt-4o-mini"]
@@ -129,7 +129,7 @@ def bench_catch_up(tmp: Path, n: int) -> None:
 
 
 def _writer(path: str, rate: float, seconds: float, start_evt) -> None:
-    from watcher.runfiles import JsonlAppender
+    from watcher.run.files import JsonlAppender
 
     rng = random.Random(2)
     pool = [make_record(i, rng) for i in range(500)]

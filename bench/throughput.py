@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import make_run, sim_config_dict, worker_cmd  # noqa: E402
 
-from watcher.runfiles import atomic_write_json  # noqa: E402
-from watcher.simulator import SimConfig, SimServer  # noqa: E402
+from watcher.run.files import atomic_write_json  # noqa: E402
+from watcher.simulator.server import SimConfig, SimServer  # noqa: E402
 
 KEY = "sim-key"
 

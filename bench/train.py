@@ -60,7 +60,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
 
-    from watcher.tinymodel import export_texts, make_tiny_export, make_tiny_model
+    from watcher.train.tinymodel import export_texts, make_tiny_export, make_tiny_model
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
     if a.no_compile:
@@ -76,7 +76,7 @@ def main() -> int:
         def watcher_cmd(iters: int) -> list[str]:
             cfg = wcfg if iters == a.iters else write_watcher_cfg(tmp / "warm.toml", model, iters)
             shutil.rmtree(run / "train", ignore_errors=True)  # a fresh run each time, no resume
-            return [sys.executable, "-m", "watcher.train_runner", "--run-dir", str(run), "--config", str(cfg)]
+            return [sys.executable, "-m", "watcher.train.runner", "--run-dir", str(run), "--config", str(cfg)]
 
         def mlx_cmd(iters: int) -> list[str]:
             shutil.rmtree(tmp / "mlx-adapters", ignore_errors=True)

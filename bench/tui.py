@@ -2,7 +2,7 @@
 
     python bench/tui.py [--rate 2000] [--samples 20] [--idle-s 10] [--writer process|thread]
 
-A writer appends real accepted/rejected records (watcher.records, encoded with encode_line) to a temp
+A writer appends real accepted/rejected records (watcher.run.records, encoded with encode_line) to a temp
 run dir at `--rate` records/s; the app runs headless (`run_test`, 120x40) on a control whose snapshot()
 is the real `StatsAggregator` (poll + snapshot) over those files, at the app's 4 Hz.
 
@@ -32,9 +32,9 @@ from typing import Any
 
 from textual import events
 
-from watcher.records import Accepted, Attempt, Rejected, Usage, encode_line, item_id, utc_now
-from watcher.snapshot import Snapshot
-from watcher.stats import StatsAggregator
+from watcher.monitor.snapshot import Snapshot
+from watcher.monitor.stats import StatsAggregator
+from watcher.run.records import Accepted, Attempt, Rejected, Usage, encode_line, item_id, utc_now
 from watcher.tui.app import MainScreen, WatcherApp
 from watcher.tui.screens import HelpScreen
 

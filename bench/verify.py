@@ -16,8 +16,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     args = ap.parse_args()
 
-    from watcher.forms import get_form, phonetics, verify
-    from watcher.forms.constraints import Poem
+    from watcher.verify.forms import get_form, phonetics, verify
+    from watcher.verify.forms.constraints import Poem
 
     t0 = time.perf_counter()
     d = phonetics.load_dictionary()

@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture
 def make_sim():
     """Start simulators with SimConfig overrides; all are stopped after the test."""
-    from watcher.simulator import SimConfig, SimServer
+    from watcher.simulator.server import SimConfig, SimServer
 
     started = []
 
@@ -70,7 +70,7 @@ def sim_env(monkeypatch):
 
 def make_run(tmp_path: Path, data: dict[str, Any], name: str = "run1") -> Path:
     from watcher.config import parse_config
-    from watcher.supervisor import prepare_run
+    from watcher.generate.supervisor import prepare_run
 
     cfg = parse_config(data, "test")
     run_dir, _, _ = prepare_run(cfg, name, tmp_path / "runs")
@@ -78,4 +78,4 @@ def make_run(tmp_path: Path, data: dict[str, Any], name: str = "run1") -> Path:
 
 
 def worker_cmd(run_dir: Path, wid: int) -> list[str]:
-    return [sys.executable, "-m", "watcher.cli", "worker", "--run-dir", str(run_dir), "--worker-id", str(wid)]
+    return [sys.executable, "-m", "watcher.cli.main", "worker", "--run-dir", str(run_dir), "--worker-id", str(wid)]

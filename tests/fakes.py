@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from watcher.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
+from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
 
 T0 = 1_763_700_000.0  # fixed start time
 ELAPSED = 2537.0
@@ -132,7 +132,7 @@ TRAINING_STATE: dict[str, Any] = {
 
 
 class FakeControl:
-    """Implements watcher.control.RunControl with fixed data; thread-safe enough for the app's
+    """Implements watcher.run.control.RunControl with fixed data; thread-safe enough for the app's
     control thread (the app calls it from one background thread)."""
 
     def __init__(self, *, state: str = "running", workers: int = 2, feed: int = 30,

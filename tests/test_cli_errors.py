@@ -13,7 +13,7 @@ def run_cli(*args: str, cwd=ROOT, env=None):
     env = {**os.environ, **(env or {})}
     for k in ("ANTHROPIC_API_KEY", "OPENROUTER_API_KEY"):
         env.pop(k, None)
-    return subprocess.run([sys.executable, "-m", "watcher.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=60)
 
 

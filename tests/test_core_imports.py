@@ -19,7 +19,7 @@ def core_modules() -> list[str]:
 
 def test_no_textual_outside_tui():
     mods = core_modules()
-    assert "watcher.worker" in mods and "watcher.stats" in mods
+    assert "watcher.generate.worker" in mods and "watcher.monitor.stats" in mods
     code = ("import importlib, sys\n"
             f"for m in {mods!r}:\n"
             "    importlib.import_module(m)\n"

@@ -11,7 +11,7 @@ from test_worker import assert_each_item_once, read_lines
 
 
 def demo(tmp_path, *extra):
-    return subprocess.run([sys.executable, "-m", "watcher.cli", "demo", "--headless", "--interval", "2", *extra],
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "demo", "--headless", "--interval", "2", *extra],
                           cwd=tmp_path, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
 
 
@@ -44,7 +44,7 @@ def test_demo_run_trains_the_offline_tiny_model(tmp_path):
     r = demo(tmp_path, "--num", "4")
     assert r.returncode == 0, r.stderr[-2000:]
     env = {**__import__("os").environ, "MLX_DISABLE_COMPILE": "1", "HF_HUB_OFFLINE": "1"}
-    t = subprocess.run([sys.executable, "-m", "watcher.cli", "train", "--headless"], cwd=tmp_path,
+    t = subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--headless"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
     assert t.returncode == 0, t.stdout[-2000:] + t.stderr[-2000:]
     assert "stage 2/2" in t.stdout and "overall" in t.stdout

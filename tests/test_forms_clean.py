@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watcher.forms import clean_poem, verify
+from watcher.verify.forms import clean_poem, verify
 
 POEM = """Shall I compare thee to a summer's day?
 Thou art more lovely and more temperate:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from watcher.cli import main
-from watcher.forms import get_form
+from watcher.cli.main import main
+from watcher.verify.forms import get_form
 
 SONNET = get_form("Sonnet").corpus()[0]
 HAIKU_BAD = "This is not\na haiku at all, it is just some words\nthat ramble on"
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", *args], input=stdin, capture_output=True,
                           text=True, timeout=60)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watcher.forms import phonetics as ph
+from watcher.verify.forms import phonetics as ph
 
 
 def test_syllables_dictionary_and_fallback() -> None:

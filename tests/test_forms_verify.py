@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from watcher.forms import (
+from watcher.verify.forms import (
     DEFAULT_FORMS,
     RubricItem,
     UnknownFormError,
@@ -17,9 +17,9 @@ from watcher.forms import (
     list_forms,
     verify,
 )
-from watcher.forms.constraints import Poem
-from watcher.forms.phonetics import line_rhyme_score
-from watcher.forms.phonetics import line_syllable_range as syllable_range
+from watcher.verify.forms.constraints import Poem
+from watcher.verify.forms.phonetics import line_rhyme_score
+from watcher.verify.forms.phonetics import line_syllable_range as syllable_range
 
 CORPUS = [(f.name, i, p) for f in list_forms() for i, p in enumerate(f.corpus(), 1)]
 IDS = [f"{f}-{i:02d}" for f, i, _ in CORPUS]

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from watcher.config import ConfigError, RunConfig, apply_overrides, dump_config, load_config, parse_config
-from watcher.gate import run_gate
-from watcher.records import Accepted, Usage, encode_line, item_id
-from watcher.runs import dataset_path, find_run, list_runs, load_run_config, rejects_path, runs_root
-from watcher.traces import build_synth_trace, natural_trace
+from watcher.gate.run import run_gate
+from watcher.generate.traces import build_synth_trace, natural_trace
+from watcher.run.paths import dataset_path, find_run, list_runs, load_run_config, rejects_path, runs_root
+from watcher.run.records import Accepted, Usage, encode_line, item_id
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = {"Sonnet": 14, "Villanelle": 19}
@@ -352,7 +352,7 @@ def test_runs_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from watcher.cli import main
+    from watcher.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     good, bad = Path("data/runs/good"), Path("data/runs/bad")
@@ -379,8 +379,8 @@ def test_token_budget_counts_the_accepted_answer_not_retried_attempts(tmp_path):
     import tomli_w
 
     from watcher.config import load_config
-    from watcher.gate import run_gate
-    from watcher.records import Accepted, Usage, encode_line
+    from watcher.gate.run import run_gate
+    from watcher.run.records import Accepted, Usage, encode_line
 
     cfg, _ = load_config(Path(__file__).resolve().parents[1] / "configs" / "aba.toml")
     run_dir = tmp_path / "aba-run"

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from watcher.config import ConfigError, load_config, parse_config
-from watcher.jobs import make_job
-from watcher.jobs.aba import AbaJob, read_prompts, token_stats, verify_aba
+from watcher.generate.jobs import make_job
+from watcher.generate.jobs.aba import AbaJob, read_prompts, token_stats, verify_aba
 from watcher.providers.base import Completion
 
 
@@ -106,8 +106,8 @@ def test_prompt_file_errors(tmp_path):
 
 
 def test_simulated_answers_pass_unless_defective(job):
-    from watcher.sim_jobs import respond_aba
-    from watcher.simulator import SimConfig
+    from watcher.simulator.jobs import respond_aba
+    from watcher.simulator.server import SimConfig
 
     data = job.cfg.model_dump(mode="json", exclude_none=True)
     data["backends"]["gemini"]["simulated"] = True

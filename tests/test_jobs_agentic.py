@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from watcher.config import ConfigError, load_config, parse_config
-from watcher.jobs import make_job
-from watcher.jobs.agentic import AgenticJob, bullets, parse_declared_tools
+from watcher.generate.jobs import make_job
+from watcher.generate.jobs.agentic import AgenticJob, bullets, parse_declared_tools
 from watcher.providers.base import Completion, ProviderError, Request
-from watcher.verify_agentic import CRITERIA, Limits, parse_judge, schema_errors, strip_fences, verify_example
+from watcher.verify.agentic import CRITERIA, Limits, parse_judge, schema_errors, strip_fences, verify_example
 
 TOOLS = {
     "read_file": {"type": "object", "required": ["path"],
@@ -250,8 +250,8 @@ def test_config_errors_name_the_field(job):
 
 # -- simulator answers -------------------------------------------------------------------------
 def test_simulated_answers_pass_unless_defective(job):
-    from watcher.sim_jobs import respond_agentic, respond_agentic_judge
-    from watcher.simulator import SimConfig
+    from watcher.simulator.jobs import respond_agentic, respond_agentic_judge
+    from watcher.simulator.server import SimConfig
 
     rng = random.Random(11)
     sc = SimConfig(defect_rate=0.4)
@@ -269,6 +269,6 @@ def test_simulated_answers_pass_unless_defective(job):
 
 
 def test_responders_are_registered():
-    from watcher.sim_responses import RESPONDERS
+    from watcher.simulator.responses import RESPONDERS
 
     assert {"agentic", "agentic_judge", "aba"} <= set(RESPONDERS)

@@ -11,11 +11,11 @@ import time
 
 from test_worker import read_lines
 
-from watcher.runfiles import read_json
+from watcher.run.files import read_json
 
 
 def demo_cmd(config: str, num: int) -> list[str]:
-    return [sys.executable, "-m", "watcher.cli", "demo", "--config", config, "--headless", "--num", str(num),
+    return [sys.executable, "-m", "watcher.cli.main", "demo", "--config", config, "--headless", "--num", str(num),
             "--interval", "5"]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from watcher.config import load_config
-from watcher.jobs import make_job
-from watcher.plan import build_plan, load_resume_state, shard
-from watcher.records import encode_line
+from watcher.generate.jobs import make_job
+from watcher.generate.plan import build_plan, load_resume_state, shard
+from watcher.run.records import encode_line
 
 
 def plan(**ov):

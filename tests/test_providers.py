@@ -19,7 +19,7 @@ from watcher.providers.base import (
 )
 from watcher.providers.client import BackendClient, make_client
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
-from watcher.records import (
+from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
     FAIL_CONNECTION,
@@ -231,7 +231,7 @@ async def test_truncation_and_empty(sim, kind):
 
 
 async def test_tool_calls_round_trip(sim):
-    from watcher import sim_responses as sr
+    from watcher.simulator import responses as sr
 
     def agentic(system, messages, model, rng, cfg, tools=None):
         return sr.SimReply(text="", reasoning="use the tool",

@@ -11,7 +11,7 @@ import time
 
 import orjson
 
-from watcher.runfiles import JsonlAppender, atomic_write_json, pid_alive, read_json
+from watcher.run.files import JsonlAppender, atomic_write_json, pid_alive, read_json
 
 
 def test_partial_last_line_is_repaired_before_append(tmp_path):
@@ -52,7 +52,7 @@ def test_concurrent_writers_never_interleave(tmp_path):
 
 def test_killed_writer_leaves_at_most_one_partial_line(tmp_path):
     p = tmp_path / "d.jsonl"
-    code = ("import sys, orjson; from pathlib import Path; from watcher.runfiles import JsonlAppender\n"
+    code = ("import sys, orjson; from pathlib import Path; from watcher.run.files import JsonlAppender\n"
             "app = JsonlAppender(Path(sys.argv[1]))\n"
             "i = 0\n"
             "while True:\n"

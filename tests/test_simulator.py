@@ -13,8 +13,8 @@ import httpx
 import openai
 import pytest
 
-from watcher import sim_responses as sr
-from watcher.simulator import SimConfig, SimServer, parse_fault_args, run_sim_cli
+from watcher.simulator import responses as sr
+from watcher.simulator.server import SimConfig, SimServer, parse_fault_args, run_sim_cli
 
 KEY = "sim-key"
 OA_BODY = {"model": "sim-model", "max_tokens": 300,
@@ -233,8 +233,8 @@ def test_recombined_poems_vary_and_keep_their_form():
     """The demo's poems are not a handful of repeats, and every recombination passes its form."""
     import random
 
-    from watcher.forms import verify
-    from watcher.sim_responses import RECOMBINE_SLOTS, corpus, recombine
+    from watcher.simulator.responses import RECOMBINE_SLOTS, corpus, recombine
+    from watcher.verify.forms import verify
 
     c = corpus()
     for slug in RECOMBINE_SLOTS:

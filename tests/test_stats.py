@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from watcher.records import Accepted, Attempt, Heartbeat, Rejected, Usage, encode_line
-from watcher.runfiles import atomic_write_json
-from watcher.stats import StatsAggregator, parse_ts, read_record
+from watcher.monitor.stats import StatsAggregator, parse_ts, read_record
+from watcher.run.files import atomic_write_json
+from watcher.run.records import Accepted, Attempt, Heartbeat, Rejected, Usage, encode_line
 
 T0 = 1_700_000_000.0
 
@@ -290,7 +290,7 @@ def test_poll_budget_catches_up_in_steps(tmp_path):
 
 
 def test_id_set_grows_and_stays_exact():
-    from watcher.stats import _IdSet
+    from watcher.monitor.stats import _IdSet
 
     s = _IdSet(4)
     ids = [f"{i:016x}" for i in range(5000)]

@@ -13,8 +13,8 @@ import tomli_w
 from conftest import make_run, sim_config_dict
 from test_worker import assert_each_item_once, read_lines
 
-from watcher.runfiles import RunPaths, pid_alive, read_json
-from watcher.supervisor import Supervisor
+from watcher.generate.supervisor import Supervisor
+from watcher.run.files import RunPaths, pid_alive, read_json
 
 
 def wait_for(pred, timeout=60.0, step=0.05):
@@ -87,7 +87,7 @@ def test_supervisor_kill_9_leaves_workers_and_status_sees_them(tmp_path, make_si
     data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=10)
     data["runs_dir"] = str(tmp_path / "runs")
     cfg_path = _write_cfg(tmp_path, data)
-    cmd = [sys.executable, "-m", "watcher.cli", "--headless", "--config", str(cfg_path), "--run", "r1"]
+    cmd = [sys.executable, "-m", "watcher.cli.main", "--headless", "--config", str(cfg_path), "--run", "r1"]
     sup_proc = subprocess.Popen(cmd, cwd=tmp_path, env=sim_env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     run_dir = tmp_path / "runs" / "r1"
@@ -98,14 +98,14 @@ def test_supervisor_kill_9_leaves_workers_and_status_sees_them(tmp_path, make_si
     sup_proc.send_signal(signal.SIGKILL)
     sup_proc.wait()
     assert all(pid_alive(p) for p in pids), "workers died with their supervisor"
-    st = subprocess.run([sys.executable, "-m", "watcher.cli", "status", "--run", str(run_dir), "--json"],
+    st = subprocess.run([sys.executable, "-m", "watcher.cli.main", "status", "--run", str(run_dir), "--json"],
                         cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=30)
     assert st.returncode == 0, st.stderr
     snap = json.loads(st.stdout)
     assert {w["pid"] for w in snap["workers"]} == set(pids)
     assert any(w["alive"] for w in snap["workers"])
     # Re-attach and let the run finish: every item exactly once.
-    at = subprocess.run([sys.executable, "-m", "watcher.cli", "attach", "--run", str(run_dir), "--headless"],
+    at = subprocess.run([sys.executable, "-m", "watcher.cli.main", "attach", "--run", str(run_dir), "--headless"],
                         cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
     assert at.returncode == 0, at.stdout[-2000:] + at.stderr[-2000:]
     assert_each_item_once(run_dir)
@@ -131,7 +131,7 @@ def test_headless_first_ctrl_c_stops_gracefully(tmp_path, make_sim, sim_env):
     data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=30)
     data["runs_dir"] = str(tmp_path / "runs")
     cfg_path = _write_cfg(tmp_path, data)
-    proc = subprocess.Popen([sys.executable, "-m", "watcher.cli", "--headless", "--config", str(cfg_path),
+    proc = subprocess.Popen([sys.executable, "-m", "watcher.cli.main", "--headless", "--config", str(cfg_path),
                              "--run", "r1"], cwd=tmp_path, env=sim_env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     run_dir = tmp_path / "runs" / "r1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from watcher.tail import FileTailer, MultiTailer
+from watcher.monitor.tail import FileTailer, MultiTailer
 
 
 def _append(p, data: bytes) -> None:

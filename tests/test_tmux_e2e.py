@@ -35,7 +35,7 @@ def wait_screen(name: str, pred, timeout: float = 60.0) -> str:
 def test_demo_in_tmux_pause_resume_quit(tmp_path):
     name = f"watcher-e2e-{uuid.uuid4().hex[:8]}"
     done = tmp_path / "exit_code"
-    cmd = (f"{sys.executable} -m watcher.cli demo --num 8 --run tmuxdemo; echo $? > {done}; sleep 60")
+    cmd = (f"{sys.executable} -m watcher.cli.main demo --num 8 --run tmuxdemo; echo $? > {done}; sleep 60")
     tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", str(tmp_path), cmd)
     try:
         first = wait_screen(name, lambda s: "score=" in s)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from watcher.config import ConfigError
-from watcher.train import (
+from watcher.train.control import (
     MetricsTail,
     example_form,
     load_train_config,
@@ -41,7 +41,7 @@ def _env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("mlx_lm")
-    from watcher.tinymodel import export_texts, make_tiny_export, make_tiny_model
+    from watcher.train.tinymodel import export_texts, make_tiny_export, make_tiny_model
 
     base = tmp_path_factory.mktemp("tiny")
     gate = make_tiny_export(base / "texts")
@@ -49,7 +49,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run_dir(tmp_path: Path, n_train: int = 40, n_valid: int = 8, n_test: int = 8) -> Path:
-    from watcher.tinymodel import make_tiny_export
+    from watcher.train.tinymodel import make_tiny_export
 
     run = tmp_path / "runs" / "r1"
     make_tiny_export(run / "gate", n_train, n_valid, n_test)
@@ -72,7 +72,7 @@ def _write_cfg(path: Path, model: Path | str, stages: list[dict[str, Any]], **to
 
 
 def _cli(run: Path, cfg: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.cli", "train", "--run", str(run), "--config", str(cfg),
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--run", str(run), "--config", str(cfg),
                            "--headless", *extra], capture_output=True, text=True, env=_env(), timeout=timeout,
                           cwd=run.parent)
 
@@ -211,7 +211,7 @@ def test_stop_then_resume(tmp_path: Path, tiny_model: Path) -> None:
 # ----- clear errors -----
 
 def _runner(run: Path, cfg: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.train_runner", "--run-dir", str(run), "--config", str(cfg)],
+    return subprocess.run([sys.executable, "-m", "watcher.train.runner", "--run-dir", str(run), "--config", str(cfg)],
                           capture_output=True, text=True, env=_env(**env), timeout=60)
 
 
@@ -262,7 +262,7 @@ def test_error_too_few_examples_and_layers(tmp_path: Path, tiny_model: Path) -> 
 
 
 def test_held_out_prompts_avoid_training_prompts(tmp_path: Path) -> None:
-    from watcher.evaluate import clean_output, held_out_prompts
+    from watcher.train.evaluate import clean_output, held_out_prompts
 
     run = _run_dir(tmp_path, n_train=40, n_valid=8, n_test=2)
     sys_msg = {"role": "system", "content": "You are a poet."}

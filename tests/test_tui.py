@@ -9,7 +9,7 @@ from fakes import TRAINING_STATE, FakeControl, make_feed
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from watcher.headless import feed_line
+from watcher.monitor.headless import feed_line
 from watcher.tui.app import MainScreen, WatcherApp
 from watcher.tui.screens import DetailScreen, GateScreen, HelpScreen, LogScreen, QuitScreen, TrainScreen
 from watcher.tui.widgets import FeedView, LossChart, WorkersView, bar, fmt_eta, fmt_hms, histogram_bars

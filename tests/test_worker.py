@@ -14,9 +14,9 @@ import pytest
 from conftest import make_run, sim_config_dict, worker_cmd
 
 from watcher.config import load_config
-from watcher.jobs import make_job
-from watcher.plan import build_plan
-from watcher.runfiles import RunPaths, atomic_write_json, read_json
+from watcher.generate.jobs import make_job
+from watcher.generate.plan import build_plan
+from watcher.run.files import RunPaths, atomic_write_json, read_json
 
 
 def write_layout(run_dir, backends=("claude", "openrouter"), round_=0):

@@ -19,7 +19,7 @@ from watcher.providers.base import (
     normalise_finish_reason,
     redact,
 )
-from watcher.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_TIMEOUT
+from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_TIMEOUT
 
 
 def to_anthropic_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watcher.records import (
+from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
     FAIL_CONNECTION,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from watcher.config import BackendConfig
 from watcher.providers.base import Completion, Provider, ProviderError, Request
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
-from watcher.records import FAIL_RATE_LIMITED
+from watcher.run.records import FAIL_RATE_LIMITED
 
 log = logging.getLogger("watcher.providers")
 

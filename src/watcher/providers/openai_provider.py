@@ -18,7 +18,7 @@ from watcher.providers.base import (
     normalise_finish_reason,
     redact,
 )
-from watcher.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_SERVER, FAIL_TIMEOUT
+from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_SERVER, FAIL_TIMEOUT
 
 
 def to_openai_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

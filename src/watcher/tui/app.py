@@ -27,8 +27,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from watcher.control import RunControl
-from watcher.snapshot import Snapshot
+from watcher.monitor.snapshot import Snapshot
+from watcher.run.control import RunControl
 from watcher.tui.screens import (
     BusyScreen,
     DetailScreen,

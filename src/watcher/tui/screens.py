@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Log, Static
 
-from watcher.snapshot import FeedItem
+from watcher.monitor.snapshot import FeedItem
 from watcher.tui.widgets import LossChart, feed_line, fmt_eta, num, pct
 
 if TYPE_CHECKING:

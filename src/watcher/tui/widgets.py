@@ -22,8 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from watcher.headless import feed_line, fmt_tokens
-from watcher.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
+from watcher.monitor.headless import feed_line, fmt_tokens
+from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
 
 BARS = "▁▂▃▄▅▆▇█"
 PARTIAL = " ▏▎▍▌▋▊▉"  # eighths of a cell, for smooth progress bars

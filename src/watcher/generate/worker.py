@@ -1,0 +1,304 @@
+"""One generation worker process: `watcher worker --run-dir DIR --worker-id K`.
+
+It owns one shard of one backend's items (layout.json), keeps N items in flight, verifies each
+completion, retries with the failing rubric items as feedback, and appends accepted and rejected
+records. It writes a heartbeat at least every second and honours control.json (pause, stop).
+
+Exit codes: 0 its share is done or it was told to stop; 4 a fatal problem no restart can fix
+(missing or refused API key, bad config) — the supervisor marks it failed instead of restarting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from watcher.config import ConfigError, RunConfig, get_api_key, load_config
+from watcher.generate.jobs import WorkItem, make_job
+from watcher.generate.jobs.base import Evaluation
+from watcher.generate.plan import build_plan, load_resume_state, shard
+from watcher.generate.traces import build_synth_trace, natural_trace, split_think
+from watcher.providers.base import Completion, ProviderError
+from watcher.run.files import JsonlAppender, RunPaths, atomic_write_json, read_control, read_json
+from watcher.run.records import (
+    FAIL_AUTH,
+    FAIL_BELOW_MIN,
+    FAIL_CONTENT_FILTER,
+    FAIL_EMPTY,
+    FAIL_TRUNCATED,
+    Accepted,
+    Attempt,
+    Heartbeat,
+    Rejected,
+    Usage,
+    encode_line,
+    utc_now,
+)
+
+EXIT_FATAL = 4
+log = logging.getLogger("watcher.generate.worker")
+
+
+class FatalWorkerError(Exception):
+    pass
+
+
+class Worker:
+    def __init__(self, run_dir: Path, worker_id: int) -> None:
+        self.worker_id = worker_id
+        cfg_path = run_dir / "config.toml"
+        self.cfg: RunConfig = load_config(cfg_path)[0]
+        self.paths = RunPaths(run_dir, self.cfg.output)
+        layout = read_json(self.paths.layout, {}) or {}
+        me = (layout.get("workers") or {}).get(str(worker_id))
+        if not me:
+            raise ConfigError(f"{self.paths.layout}: no entry for worker {worker_id}")
+        self.backend_name: str = me["backend"]
+        self.round: int = int(layout.get("round", 0))
+        self.bcfg = self.cfg.backends[self.backend_name]
+        self.job = make_job(self.cfg)
+        mine = shard(build_plan(self.cfg, self.job), self.backend_name, int(me["shard"]), int(me["shards"]))
+        state = load_resume_state(self.paths.dataset, self.paths.rejects, self.round)
+        self.share = len(mine)
+        self.queue: deque[WorkItem] = deque(state.pending(mine, self.cfg.resume_retries))
+        self.done = sum(1 for it in mine if it.id in state.accepted)
+        self.rejected = 0
+        self.errors = 0
+        self.active = 0
+        self.state = "starting"
+        self.fatal: str | None = None
+        self.hard_stop = False
+        self.started_at = time.time()
+        self.control = read_control(self.paths.control)
+        rpm_share = 1.0 / max(1, int(me["shards"]))
+        from watcher.providers.client import make_client
+
+        self.client = make_client(self.backend_name, self.bcfg, get_api_key(self.backend_name, self.bcfg),
+                                  rpm_share=rpm_share)
+        # agentic: an optional LLM judge on another backend blends its 0-1 score into the verifier's.
+        self.judge_call = None
+        judge = self.cfg.agentic.judge if self.cfg.job == "agentic" and self.cfg.agentic else None
+        if judge is not None and hasattr(self.job, "judge"):
+            jb = self.cfg.backends[judge.backend]
+            self.judge_call = make_client(judge.backend, jb, get_api_key(judge.backend, jb),
+                                          rpm_share=rpm_share).call
+        # Backends with native reasoning give the natural trace themselves; others are asked for <think>.
+        native = self.bcfg.thinking_budget > 0 or bool(self.bcfg.reasoning_effort)
+        self.ask_think = self.cfg.request_thinking and not native
+        self.dataset = JsonlAppender(self.paths.dataset)
+        self.rejects = JsonlAppender(self.paths.rejects)
+        self.record_backend = "sim" if self.bcfg.simulated else self.backend_name
+
+    # -- control and heartbeat -------------------------------------------------------------
+    def stopping(self) -> bool:
+        return (self.hard_stop or self.control["stop"] or self.fatal is not None
+                or self.worker_id in self.control["stop_workers"])
+
+    def current_state(self) -> str:
+        if self.fatal:
+            return "failed"
+        if self.stopping():
+            return "stopping" if self.active else "stopped"
+        if self.control["paused"]:
+            return "pausing" if self.active else "paused"
+        if not self.queue and not self.active:
+            return "done"
+        return "running"
+
+    def heartbeat(self) -> None:
+        c = self.client
+        hb = Heartbeat(
+            worker_id=self.worker_id, pid=os.getpid(), backend=self.backend_name, model=self.bcfg.model,
+            state=self.state, in_flight=self.active, concurrency=int(getattr(c, "concurrency", 0)),
+            done=self.done, rejected=self.rejected, errors=int(getattr(c, "errors", 0)) + self.errors,
+            rate_limit_waits=int(getattr(c, "rate_limit_waits", 0)),
+            rate_limited_until=getattr(c, "rate_limited_until", None),
+            last_error=self.fatal or getattr(c, "last_error", None),
+            last_error_at=getattr(c, "last_error_at", None), share=self.share,
+            started_at=self.started_at, updated_at=time.time(),
+        )
+        atomic_write_json(self.paths.heartbeat(self.worker_id), _struct_dict(hb))
+
+    async def _housekeeping(self) -> None:
+        last_hb = 0.0
+        while True:
+            self.control = read_control(self.paths.control)
+            self.state = self.current_state()
+            now = time.monotonic()
+            if now - last_hb >= min(self.cfg.heartbeat_s, 1.0) / 2:
+                self.heartbeat()
+                last_hb = now
+            self.dataset.maybe_sync()
+            self.rejects.maybe_sync()
+            await asyncio.sleep(0.2)
+
+    # -- the item loop ----------------------------------------------------------------------
+    async def _runner(self) -> None:
+        while True:
+            while self.control["paused"] and not self.stopping():
+                await asyncio.sleep(0.1)
+            if self.stopping() or not self.queue:
+                return
+            item = self.queue.popleft()
+            self.active += 1
+            try:
+                await self.process(item)
+            finally:
+                self.active -= 1
+
+    async def process(self, item: WorkItem) -> None:
+        history: list[tuple[str, Evaluation | None]] = []
+        trace_hist: list[tuple[float | None, str]] = []
+        attempts: list[Attempt] = []
+        usage = Usage()
+        cost = 0.0
+        best: tuple[Evaluation, Completion] | None = None
+        last_failure, last_error, last_comp = FAIL_EMPTY, None, None
+        model = self.bcfg.model
+        for _n in range(self.cfg.max_attempts):
+            req = self.job.request(item, self.bcfg.max_tokens, self.bcfg.temperature, self.ask_think, history)
+            if item.system and not req.system:
+                req.system = item.system
+            try:
+                comp = await self.client.call(req)
+            except ProviderError as e:
+                if e.kind == FAIL_AUTH:
+                    # The key is refused: no item can succeed, so stop cleanly and say why.
+                    self.fatal = f"backend {self.backend_name}: API key refused ({self.bcfg.api_key_env}): {e}"
+                    self.queue.appendleft(item)
+                    return
+                attempts.append(Attempt(model=model, finish_reason="error", failure=e.kind, error=str(e)[:300]))
+                last_failure, last_error = e.kind, str(e)[:300]
+                trace_hist.append((None, f"call failed: {e.kind}"))
+                continue
+            last_comp = comp
+            usage.input_tokens += comp.input_tokens
+            usage.output_tokens += comp.output_tokens
+            cost += comp.cost_usd
+            think, text = split_think(comp.text)
+            reasoning = comp.reasoning or think
+            failure = None
+            if comp.finish_reason == "length":
+                failure = FAIL_TRUNCATED
+            elif comp.finish_reason == "content_filter":
+                failure = FAIL_CONTENT_FILTER
+            elif not text.strip():
+                failure = FAIL_EMPTY
+            if failure:
+                attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
+                                        finish_reason_raw=comp.finish_reason_raw, failure=failure,
+                                        latency_s=round(comp.latency_s, 3)))
+                last_failure = failure
+                trace_hist.append((None, failure))
+                history.append(("", None))
+                continue
+            ev = self.job.evaluate(item, comp, text)
+            if self.judge_call is not None and ev.passed:
+                ev, jcomp = await self.job.judge(item, ev, self.judge_call)
+                if jcomp is not None:
+                    usage.input_tokens += jcomp.input_tokens
+                    usage.output_tokens += jcomp.output_tokens
+                    cost += jcomp.cost_usd
+            attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
+                                    finish_reason_raw=comp.finish_reason_raw, score=ev.score,
+                                    failure=None if ev.passed else FAIL_BELOW_MIN, latency_s=round(comp.latency_s, 3)))
+            if ev.passed:
+                self._accept(item, ev, comp, reasoning, attempts, usage, cost, trace_hist)
+                return
+            if best is None or ev.score > best[0].score:
+                best = (ev, comp)
+            last_failure = FAIL_BELOW_MIN
+            history.append((text, ev))
+            trace_hist.append((ev.score, ev.detail))
+        if self.hard_stop:
+            return
+        self._reject(item, best, last_comp, last_failure, last_error, attempts, usage, cost)
+
+    def _accept(self, item: WorkItem, ev: Evaluation, comp: Completion, reasoning: str | None,
+                attempts: list[Attempt], usage: Usage, cost: float, trace_hist: list) -> None:
+        synth = build_synth_trace(ev.synth_heading or item.group, self.job.describe(item), ev.rubric,
+                                  ev.score, trace_hist)
+        rec = Accepted(
+            id=item.id, job=item.job, prompt=item.prompt, system=item.system, synth_trace=synth,
+            natural_trace=natural_trace(reasoning), score=ev.score, passed=True, rubric=ev.rubric,
+            attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend,
+            finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
+            cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
+            timestamp=utc_now(), attempt_log=attempts,
+            final_usage=Usage(input_tokens=comp.input_tokens, output_tokens=comp.output_tokens), **ev.fields,
+        )
+        self.dataset.append(encode_line(rec))
+        self.done += 1
+
+    def _reject(self, item: WorkItem, best: tuple[Evaluation, Completion] | None, last: Completion | None,
+                failure: str, error: str | None, attempts: list[Attempt], usage: Usage, cost: float) -> None:
+        reason = FAIL_BELOW_MIN if best else failure
+        detail = best[0].detail if best else (error or failure)
+        final = best[1] if best else last
+        rec = Rejected(
+            id=item.id, job=item.job, prompt=item.prompt, reason=reason,
+            best_score=best[0].score if best else None,
+            finish_reason=final.finish_reason if final else "error",
+            attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend, usage=usage,
+            cost_usd=round(cost, 8), worker=self.worker_id, timestamp=utc_now(), error=error,
+            detail=detail, best_text=best[0].text if best else None, attempt_log=attempts,
+            round=self.round, **{self.job.group_label: item.group},
+        )
+        self.rejects.append(encode_line(rec))
+        self.rejected += 1
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        runners: list[asyncio.Task] = []
+
+        def on_term() -> None:
+            self.hard_stop = True
+            for t in runners:
+                t.cancel()
+
+        loop.add_signal_handler(signal.SIGTERM, on_term)
+        loop.add_signal_handler(signal.SIGINT, on_term)
+        self.state = self.current_state()
+        self.heartbeat()
+        log.info("worker %d: backend %s model %s, %d of %d items to do", self.worker_id, self.backend_name,
+                 self.bcfg.model, len(self.queue), self.share)
+        house = asyncio.create_task(self._housekeeping())
+        runners.extend(asyncio.create_task(self._runner()) for _ in range(self.bcfg.concurrency))
+        await asyncio.gather(*runners, return_exceptions=True)
+        house.cancel()
+        self.dataset.close()
+        self.rejects.close()
+        self.state = self.current_state() if not self.hard_stop else "stopped"
+        if self.state == "running":  # told nothing, queue empty: done
+            self.state = "done"
+        self.heartbeat()
+        if self.fatal:
+            log.error("%s", self.fatal)
+            return EXIT_FATAL
+        log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
+        return 0
+
+
+def _struct_dict(obj: object) -> dict:
+    import msgspec
+
+    return msgspec.to_builtins(obj)
+
+
+def run_worker_cli(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        worker = Worker(Path(args.run_dir), int(args.worker_id))
+    except ConfigError as e:
+        log.error("%s", e)
+        print(f"watcher worker: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    return asyncio.run(worker.run())

@@ -1,0 +1,182 @@
+"""Plain-text / JSON-lines reporter for `watcher --headless` and `watcher status`.
+
+It renders the same stats snapshot the TUI does: one line per accepted item in the seed's form
+`[17/200] Sonnet: score=0.92 (claude-haiku-4-5)`, a summary line at an interval and a final table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from watcher.monitor.snapshot import FeedItem, Snapshot
+
+BARS = "▁▂▃▄▅▆▇█"
+EXIT_OK, EXIT_FAILED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 0, 1, 3, 130
+
+
+def fmt_duration(s: float | None) -> str:
+    if s is None:
+        return "--"
+    s = int(s)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s" if m else f"{sec}s"
+
+
+def fmt_tokens(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
+
+
+def sparkline(hist: tuple[int, ...]) -> str:
+    top = max(hist) if hist else 0
+    return "".join(BARS[min(7, (c * 8 - 1) // top)] if c else " " for c in hist) if top else " " * len(hist)
+
+
+def feed_line(item: FeedItem) -> str:
+    if item.kind == "accepted":
+        extra = f"   attempt {item.attempts}" if item.attempts > 1 else ""
+        return f"[{item.index}/{item.total}] {item.group}: score={item.score:.2f} ({item.model}){extra}"
+    best = f"best {item.score:.2f}" if item.score is not None else (item.reason or "failed")
+    return f"✗ {item.group} rejected: {best} after {item.attempts} attempts ({item.detail or item.reason})"
+
+
+def summary_line(s: Snapshot) -> str:
+    pct = 100 * s.progress
+    cost = f" · ${s.cost_usd:.4f}" + (f" (proj. ${s.projected_cost_usd:.4f})" if s.projected_cost_usd else "")
+    return (f"-- {s.state} · {s.accepted + s.rejected}/{s.total_target} ({pct:.0f}%) · ok {s.accepted} · "
+            f"failed {s.rejected} · errors {s.errors} · {s.rate_per_min:.1f}/min · ETA {fmt_duration(s.eta_s)} · "
+            f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out{cost}")
+
+
+def final_table(s: Snapshot) -> str:
+    label = s.group_label
+    w = max([len(label)] + [len(g.name) for g in s.groups]) + 2
+    out = [f"run {s.run} · {s.state} · {fmt_duration(s.elapsed_s)} · accepted {s.accepted} · rejected "
+           f"{s.rejected} · attempts {s.attempts} · malformed lines {s.malformed_lines}",
+           f"{label:<{w}}{'done/target':>12} {'mean':>6} {'pass':>6} {'att/acc':>8}  histogram"]
+    for g in s.groups:
+        mean = f"{g.mean_score:.2f}" if g.mean_score is not None else "--"
+        pr = f"{100 * g.pass_rate:.0f}%" if g.pass_rate is not None else "--"
+        apa = f"{g.attempts_per_accepted:.1f}" if g.attempts_per_accepted is not None else "--"
+        out.append(f"{g.name:<{w}}{f'{g.done}/{g.target}':>12} {mean:>6} {pr:>6} {apa:>8}  {sparkline(g.histogram)}")
+    if s.finish_reasons:
+        out.append("finish_reason per model:")
+        for model, counts in s.finish_reasons.items():
+            out.append(f"  {model}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if s.failures:
+        out.append("failures: " + " · ".join(f"{k} {v}" for k, v in sorted(s.failures.items(), key=lambda kv: -kv[1])))
+    out.append(f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out · cost ${s.cost_usd:.4f}")
+    for wk in s.workers:
+        out.append(f"  worker {wk.id} {wk.backend}/{wk.model} pid {wk.pid} {wk.state}: done {wk.done} "
+                   f"rejected {wk.rejected} errors {wk.errors} rate-limit waits {wk.rate_limit_waits}"
+                   + (f" · last error: {wk.last_error}" if wk.last_error else ""))
+    return "\n".join(out)
+
+
+def snapshot_dict(s: Snapshot) -> dict[str, Any]:
+    d = asdict(s)
+    d["elapsed_s"] = s.elapsed_s
+    d["progress"] = s.progress
+    return d
+
+
+class Reporter:
+    def __init__(self, out: TextIO, json_mode: bool, interval: float) -> None:
+        self.out, self.json, self.interval = out, json_mode, interval
+        # Feed items come in file order, so a high-water byte offset per file marks what was printed.
+        self.printed: dict[str, int] = {}
+        self.last_summary = time.monotonic()
+        self.last_fields: dict[str, Any] | None = None
+
+    def emit(self, obj: dict[str, Any] | str) -> None:
+        self.out.write((json.dumps(obj, default=str) if self.json else obj) + "\n")
+        self.out.flush()
+
+    def feed(self, s: Snapshot) -> None:
+        for item in s.feed:
+            if item.offset < self.printed.get(item.path, -1) + 1:
+                continue
+            self.printed[item.path] = item.offset
+            self.emit({"type": item.kind, **asdict(item)} if self.json else feed_line(item))
+
+    def summary(self, s: Snapshot, force: bool = False) -> None:
+        if force or time.monotonic() - self.last_summary >= self.interval:
+            self.last_summary = time.monotonic()
+            fields = _summary_fields(s)
+            if fields == self.last_fields:
+                return  # nothing moved since the last summary: do not repeat it
+            self.last_fields = fields
+            self.emit({"type": "summary", **fields} if self.json else summary_line(s))
+
+    def final(self, s: Snapshot) -> None:
+        self.emit({"type": "final", **snapshot_dict(s)} if self.json else final_table(s))
+
+
+def _summary_fields(s: Snapshot) -> dict[str, Any]:
+    return {"state": s.state, "done": s.accepted + s.rejected, "total": s.total_target, "accepted": s.accepted,
+            "rejected": s.rejected, "errors": s.errors, "rate_per_min": s.rate_per_min, "eta_s": s.eta_s,
+            "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": s.cost_usd}
+
+
+def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, out: TextIO | None = None,
+                 poll_s: float = 0.25) -> int:
+    """Supervise until every worker has finished. First Ctrl-C: pause and stop gracefully (in-flight
+    calls finish and are recorded); second: stop at once. Exit 0 done, 3 a worker failed, 130 interrupted."""
+    rep = Reporter(out or sys.stdout, json_mode, interval)
+    interrupts = 0
+
+    def on_sigint(_sig: int, _frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            rep.emit({"type": "notice", "text": "stopping gracefully"} if json_mode else
+                     "-- Ctrl-C: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
+            sup.pause()
+            sup.begin_stop()
+        else:
+            raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while True:
+            snap = sup.snapshot()
+            rep.feed(snap)
+            rep.summary(snap)
+            if sup.finished():
+                break
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        sup.stop(graceful=False)
+        interrupts = max(interrupts, 2)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    time.sleep(0.05)
+    snap = sup.snapshot()
+    rep.feed(snap)
+    rep.summary(snap, force=True)
+    rep.final(snap)
+    if interrupts:
+        return EXIT_INTERRUPTED
+    return EXIT_RUN_FAILED if sup.failed() else EXIT_OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from watcher.generate.supervisor import open_run_stats
+    from watcher.run.paths import find_run
+
+    run_dir = find_run(args.run)
+    stats = open_run_stats(run_dir)
+    stats.poll()
+    snap = stats.snapshot()
+    if args.json:
+        print(json.dumps(snapshot_dict(snap), default=str))
+    else:
+        print(summary_line(snap))
+        print(final_table(snap))
+    return EXIT_OK

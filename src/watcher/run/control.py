@@ -1,0 +1,49 @@
+"""What a front end (TUI or headless) may ask of a run: the command side of the snapshot.
+
+The supervisor implements this for a live run; tests implement it with fixed data. Front ends
+never touch processes or files directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from watcher.monitor.snapshot import Snapshot
+
+
+class RunControl(Protocol):
+    run_dir: Path
+
+    def snapshot(self) -> Snapshot:
+        """Read what is new in the run's files and return the current immutable snapshot."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def add_worker(self) -> None:
+        """One more worker (on the backend with the most work left)."""
+
+    def remove_worker(self) -> None: ...
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the workers: graceful lets in-flight calls finish; else kill them now."""
+
+    def detach(self) -> None:
+        """Leave the workers running and forget them; `watcher attach` finds them again."""
+
+    def worker_log(self, worker_id: int, lines: int = 200) -> str: ...
+
+    def read_record(self, path: str, offset: int) -> dict[str, Any] | None:
+        """The full record whose line starts at `offset` in `path` (feed detail screen)."""
+
+    def run_gate(self) -> dict[str, Any]:
+        """Run the quality gate on the data so far; returns the report (see gate.py)."""
+
+    def start_training(self) -> None: ...
+
+    def stop_training(self) -> None: ...
+
+    def training_state(self) -> dict[str, Any] | None:
+        """Training progress read from train/ (see train.py), or None when nothing started."""

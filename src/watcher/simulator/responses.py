@@ -1,0 +1,304 @@
+"""What the simulated provider says: poems from the bundled corpus (some made defective), prose otherwise.
+
+Dispatch: a system prompt (or message) containing `[watcher-job:NAME]` is answered by
+`RESPONDERS[NAME]`; without a marker, a "Write a {form} about ..." request gets a poem and anything
+else a short prose answer. Other jobs plug in with `register_responder("agentic", fn)`; a responder
+has the signature of `respond` and may return `tool_calls` (the simulator renders them in the
+protocol's shape: OpenAI `tool_calls` / Anthropic `tool_use` blocks).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from watcher.providers.base import flatten_content
+
+if TYPE_CHECKING:
+    from watcher.simulator.server import SimConfig
+
+POEMS_DIR = Path(__file__).resolve().parents[1] / "data" / "poems"
+JOB_MARKER = re.compile(r"\[watcher-job:([A-Za-z0-9_\-]+)\]")
+_REQUEST_RE = re.compile(r"write an? (?P<form>.+?) about (?P<topic>.+?)(?: in an? (?P<tone>.+?) tone)?[.\n]*$",
+                         re.I | re.M)
+
+
+@dataclass
+class SimReply:
+    text: str
+    reasoning: str
+    defective: bool = False
+    # {"id": str, "name": str, "arguments": dict}; rendered as tool calls by the simulator
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+Responder = Callable[..., SimReply]
+RESPONDERS: dict[str, Responder] = {}
+
+
+def register_responder(job: str, fn: Responder) -> None:
+    """Answer requests marked `[watcher-job:JOB]` with fn(system, messages, model, rng, cfg, tools=None)."""
+    RESPONDERS[job.lower()] = fn
+
+
+def user_texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [flatten_content(m.get("content")) for m in messages if m.get("role") == "user"]
+
+
+def job_marker(system: str | None, messages: list[dict[str, Any]]) -> str | None:
+    for text in [system or "", *(flatten_content(m.get("content")) for m in messages)]:
+        m = JOB_MARKER.search(text)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+def respond(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
+            cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
+    job = job_marker(system, messages)
+    if job and job in RESPONDERS:
+        return RESPONDERS[job](system, messages, model, rng, cfg, tools=tools)
+    if find_form(system, messages) is not None or _poem_request(messages) is not None:
+        return respond_poetry(system, messages, model, rng, cfg, tools=tools)
+    return respond_prose(system, messages, model, rng, cfg, tools=tools)
+
+
+# -- poetry ------------------------------------------------------------------------------------
+def slug(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+@lru_cache(maxsize=4)
+def _corpus(root: str, _mtime: float) -> dict[str, tuple[Path, ...]]:
+    out: dict[str, tuple[Path, ...]] = {}
+    base = Path(root)
+    if base.is_dir():
+        for d in sorted(base.iterdir()):
+            files = tuple(sorted(d.glob("*.txt"))) if d.is_dir() else ()
+            if files:
+                out[d.name.lower()] = files
+    return out
+
+
+def corpus() -> dict[str, tuple[Path, ...]]:
+    """form slug -> poem files; re-read when the directory changes (the corpus may grow while we run)."""
+    try:
+        mtime = POEMS_DIR.stat().st_mtime
+    except OSError:
+        return {}
+    return _corpus(str(POEMS_DIR), mtime)
+
+
+def _poem_request(messages: list[dict[str, Any]]) -> re.Match[str] | None:
+    for text in reversed(user_texts(messages)):
+        m = _REQUEST_RE.search(text)
+        if m:
+            return m
+    return None
+
+
+def find_form(system: str | None, messages: list[dict[str, Any]]) -> str | None:
+    """The corpus slug asked for: from "Write a {form} about ..." in a user message, else the longest
+    form name that appears anywhere in the request."""
+    forms = corpus()
+    if not forms:
+        return None
+    m = _poem_request(messages)
+    if m:
+        s = slug(m.group("form"))
+        for cand in (s, s.removesuffix("s"), s.removeprefix("classic_")):
+            if cand in forms:
+                return cand
+    hay = " ".join([system or "", *user_texts(messages)]).lower()
+    best = None
+    for s in forms:
+        name = s.replace("_", " ")
+        if re.search(rf"\b{re.escape(name)}\b", hay) and (best is None or len(s) > len(best)):
+            best = s
+    return best
+
+
+def _read_poem(path: Path) -> str:
+    lines = [ln.rstrip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    lines = [ln for ln in lines if not ln.startswith("#")]
+    return "\n".join(lines).strip()
+
+
+def _one_defect(poem: str, rng: random.Random) -> str:
+    stanzas = [s for s in re.split(r"\n\s*\n", poem.strip()) if s.strip()]
+    lines = poem.splitlines()
+    content_idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    choices = ["drop_line", "drop_line"]
+    if len(content_idx) >= 4:
+        choices.append("swap_end_words")
+    if len(stanzas) >= 2:
+        choices.append("cut_last_stanza")
+    kind = rng.choice(choices)
+    if kind == "cut_last_stanza":
+        return "\n\n".join(stanzas[:-1])
+    if kind == "swap_end_words":
+        for _ in range(10):
+            a, b = rng.sample(content_idx, 2)
+            wa, wb = lines[a].split(), lines[b].split()
+            if wa and wb and wa[-1].strip(".,;:!?").lower() != wb[-1].strip(".,;:!?").lower():
+                wa[-1], wb[-1] = wb[-1], wa[-1]
+                lines = list(lines)
+                lines[a], lines[b] = " ".join(wa), " ".join(wb)
+                return "\n".join(lines)
+    if len(content_idx) >= 2:
+        drop = rng.choice(content_idx)
+        return "\n".join(ln for i, ln in enumerate(lines) if i != drop)
+    return poem + "\nand one line more that breaks the form"
+
+
+def _score(text: str, form: str) -> float | None:
+    try:
+        from watcher.verify.forms import verify
+    except ImportError:
+        return None
+    try:
+        return float(verify(text, form).score)
+    except Exception:  # an unknown form or a verifier problem: the structural defect has to do
+        return None
+
+
+def make_defective(poem: str, rng: random.Random, form: str | None = None, max_score: float = 0.75) -> str:
+    """Break the poem the way models do: a dropped line, two end words swapped, or the last stanza cut.
+
+    Some forms tolerate one defect (a ghazal or sestina without its last stanza can still score
+    high), so when the verifier is importable defects are stacked until it scores below max_score:
+    a "defective" poem then really sends the worker into its retry loop.
+    """
+    text = _one_defect(poem, rng)
+    if form is None:
+        return text
+    for _ in range(4):
+        score = _score(text, form)
+        if score is None or score < max_score:
+            break
+        text = _one_defect(text, rng)
+    return text
+
+
+def _plan(form: str, topic: str, tone: str, rng: random.Random) -> str:
+    opening = rng.choice([
+        f"The task is a {form} about {topic}, and the tone should feel {tone}.",
+        f"I need to write a {form}; the subject is {topic} and the mood {tone}.",
+        f"A {form} on {topic}, {tone} in tone: first the form's constraints, then the images.",
+    ])
+    middle = rng.choice([
+        f"The {form} fixes the number of lines and where the rhymes fall, so I will list the rhyme sounds first.",
+        f"I will count syllables line by line so the {form}'s meter holds, and keep the rhyme scheme in view.",
+        "Its structure matters more than ornament: line count, the repeated lines if any, and the rhyme pattern.",
+    ])
+    images = rng.choice([
+        f"For {topic} I want concrete images rather than abstractions, something seen and heard.",
+        f"I'll anchor {topic} in a single scene and let the {tone} tone come from word choice.",
+        f"A turn near the end should reframe {topic}; the {tone} register stays steady throughout.",
+    ])
+    close = rng.choice([
+        "Then I check every line against the plan before writing the final version.",
+        "Last, a pass over the end words to make sure each rhyme really rhymes.",
+        "I'll verify the line count once more and then write only the poem.",
+    ])
+    return " ".join([opening, middle, images, close])
+
+
+def _generic_poem(topic: str, rng: random.Random) -> str:
+    words = topic.split() or ["the", "evening"]
+    lines = [f"Along the edge of {topic} the light grows thin,",
+             f"and every {rng.choice(words)} keeps a quiet hour;",
+             "the wind goes over it and comes again,",
+             "a small, unhurried, ordinary power."]
+    return "\n".join(lines)
+
+
+# Line groups that are interchangeable between two poems of the same form: each group keeps its own
+# rhymes (a limerick's A lines, a sonnet's quatrain) or syllable counts (a haiku's line 2).
+RECOMBINE_SLOTS: dict[str, list[list[int]]] = {
+    "haiku": [[0], [1], [2]],
+    "tanka": [[0], [1], [2], [3], [4]],
+    "cinquain": [[0], [1], [2], [3], [4]],
+    "limerick": [[0, 1, 4], [2, 3]],
+    "clerihew": [[0, 1], [2, 3]],
+    "shakespearean_sonnet": [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13]],
+}
+
+
+def recombine(form_slug: str, files: tuple[Path, ...], rng: random.Random) -> str | None:
+    """A new poem of the form made from slot groups of several corpus poems, so a demo's poems are
+    not a handful of repeats; None when the form has no slots or the result does not verify."""
+    slots = RECOMBINE_SLOTS.get(form_slug)
+    if not slots:
+        return None
+    n = sum(len(g) for g in slots)
+    poems = [lines for lines in (_read_poem(f).splitlines() for f in files) if len(lines) == n and all(lines)]
+    if len(poems) < 2:
+        return None
+    out = [""] * n
+    for group in slots:
+        src = rng.choice(poems)
+        for i in group:
+            out[i] = src[i]
+    text = "\n".join(out)
+    score = _score(text, form_slug.replace("_", " "))
+    return text if score is None or score >= 0.85 else None
+
+
+def respond_poetry(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
+                   cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
+    form_slug = find_form(system, messages)
+    m = _poem_request(messages)
+    form = (m.group("form") if m else (form_slug or "poem").replace("_", " ")).strip()
+    topic = (m.group("topic") if m else "the sea").strip()
+    tone = ((m.group("tone") if m else None) or "reflective").strip()
+    # A retry carries feedback: it gets a sound poem more often, so the worker's retry loop converges.
+    retry = len(user_texts(messages)) > 1
+    p_defect = cfg.defect_rate / 3 if retry else cfg.defect_rate
+    files = corpus().get(form_slug or "", ())
+    poem = (recombine(form_slug or "", files, rng) or _read_poem(rng.choice(files))) if files \
+        else _generic_poem(topic, rng)
+    defective = rng.random() < p_defect
+    if defective:
+        poem = make_defective(poem, rng, form_slug.replace("_", " ") if form_slug else None,
+                              cfg.defect_max_score)
+    reasoning = _plan(form, topic, tone, rng)
+    if retry:
+        reasoning += " The previous attempt was marked down, so this time I fix the rubric items it named."
+    return SimReply(text=poem, reasoning=reasoning, defective=defective)
+
+
+# -- anything else -----------------------------------------------------------------------------
+def respond_prose(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
+                  cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
+    asks = user_texts(messages)
+    q = " ".join((asks[-1] if asks else "your question").split())
+    subject = q[:80].rstrip(" ?.!")
+    text = " ".join([
+        rng.choice(["Here is a short answer.", "In brief:", "A concise answer follows."]),
+        f"The question was about \"{subject}\".",
+        rng.choice([
+            "The key point is to separate what is known from what has to be assumed, then check each step.",
+            "Start from the simplest case that shows the behaviour, then add one complication at a time.",
+            "The usual approach works here: define the terms, state the constraint, and test it on an example.",
+        ]),
+        rng.choice(["That covers the essentials.", "Details depend on the exact setting.",
+                    "Ask again if a longer explanation would help."]),
+    ])
+    reasoning = (f"The user asks: {subject}. I should answer directly and briefly, "
+                 "naming the main idea and one way to check it.")
+    return SimReply(text=text, reasoning=reasoning, defective=False)
+
+
+register_responder("poetry", respond_poetry)
+register_responder("prose", respond_prose)
+
+# Seed 001/002 answers (agentic, agentic_judge, aba) live in sim_jobs, which registers them here.
+from watcher.simulator.jobs import register as _register_job_responders  # noqa: E402
+
+_register_job_responders()
