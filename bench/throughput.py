@@ -20,12 +20,10 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from conftest import make_run, sim_config_dict, worker_cmd  # noqa: E402
-
-from watcher.run.files import atomic_write_json  # noqa: E402
-from watcher.simulator.server import SimConfig, SimServer  # noqa: E402
+from watcher.config import parse_config
+from watcher.generate.supervisor import prepare_run
+from watcher.run.files import atomic_write_json
+from watcher.simulator.server import SimConfig, SimServer
 
 KEY = "sim-key"
 
@@ -36,16 +34,18 @@ def run_worker(sim: SimServer, seconds: float, rpm: int, warmup: float) -> tuple
     theirs), so the first minute allows a burst; the sustained rate is what the bench is about."""
     with tempfile.TemporaryDirectory() as tmp:
         n_items = int(rpm / 60 * (seconds + warmup) * 1.5) + rpm  # more work than the run can hold
-        data = sim_config_dict(sim, forms=["Haiku"], num=n_items, max_attempts=1)
-        b = data["backends"]["claude"]
-        b.update(concurrency=64, rpm=rpm, timeout_s=10, max_retries=8)
-        data["backend"] = "claude"
-        run_dir = make_run(Path(tmp), data)
+        data = {"job": "poetry", "name": "bench", "min_score": 0.8, "max_attempts": 1, "backend": "claude",
+                "poetry": {"forms": ["Haiku"], "num": n_items},
+                "backends": {"claude": {"kind": "anthropic", "model": "claude-haiku-4-5",
+                                        "base_url": sim.base_url_anthropic, "api_key_env": "WATCHER_SIM_KEY",
+                                        "simulated": True, "concurrency": 64, "rpm": rpm, "timeout_s": 10,
+                                        "max_retries": 8, "max_tokens": 800}}}
+        run_dir, _, _ = prepare_run(parse_config(data, "bench"), "bench", Path(tmp) / "runs")
         atomic_write_json(run_dir / "layout.json",
                           {"round": 0, "workers": {"0": {"backend": "claude", "shard": 0, "shards": 1}}})
         atomic_write_json(run_dir / "control.json", {"paused": False, "stop": False})
         env = {**os.environ, "WATCHER_SIM_KEY": KEY}
-        proc = subprocess.Popen(worker_cmd(run_dir, 0), env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-m", "watcher.cli", "worker", "--run-dir", str(run_dir), "--worker-id", "0"], env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Measure from the first request the worker sends, not from process start.
         while sim.stats()["requests"] == 0:

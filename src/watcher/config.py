@@ -15,18 +15,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watcher.errors import ConfigError, MissingKeyError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_DATA = PACKAGE_DIR / "data"
 # In a source checkout (editable install) the repo's configs/ sits two levels above the package.
 _REPO_CONFIGS = PACKAGE_DIR.parent.parent / "configs"
-
-
-class ConfigError(Exception):
-    """A config problem, phrased for the user: which field, what is wrong, how to fix it."""
-
-
-class MissingKeyError(ConfigError):
-    pass
 
 
 class _Strict(BaseModel):

@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 
+from watcher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from watcher.verify.forms.catalog import DEFAULT_FORMS, UnknownFormError, get_form, list_forms
 from watcher.verify.forms.score import verify
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _read(path: str) -> str:

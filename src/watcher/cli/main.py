@@ -12,11 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_RUN_FAILED = 3
-EXIT_INTERRUPTED = 130
+from watcher.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
@@ -146,7 +142,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from watcher.config import ConfigError
+    from watcher.errors import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import (
-    ConfigError,
     RunConfig,
     apply_overrides,
     get_api_key,
@@ -21,6 +20,7 @@ from watcher.config import (
     resolve_config_path,
     seed_flag_overrides,
 )
+from watcher.errors import ConfigError
 
 SIM_KEY_ENV = "WATCHER_SIM_KEY"
 SIM_KEY = "sim-key"

@@ -61,7 +61,8 @@ import msgspec
 import numpy as np
 import orjson
 
-from watcher.config import ConfigError, RunConfig, load_config
+from watcher.config import RunConfig, load_config
+from watcher.errors import ConfigError
 from watcher.gate.checks import (
     RECORD_TYPES,
     MinHasher,

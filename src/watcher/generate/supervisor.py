@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from watcher.config import ConfigError, RunConfig, config_to_dict, dump_config, load_config
+from watcher.config import RunConfig, config_to_dict, dump_config, load_config
+from watcher.errors import EXIT_FATAL, ConfigError
 from watcher.generate.jobs import make_job
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.files import (
@@ -29,7 +30,6 @@ from watcher.run.files import (
     read_json,
 )
 
-EXIT_FATAL = 4
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
 IDENTITY_FIELDS = ("job", "seed", "output", "poetry.forms", "poetry.topics_file", "poetry.tones_file",
                    "agentic.categories", "aba.prompts_file", "aba.variants")

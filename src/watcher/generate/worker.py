@@ -20,7 +20,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from watcher.config import ConfigError, RunConfig, get_api_key, load_config
+from watcher.config import RunConfig, get_api_key, load_config
+from watcher.errors import EXIT_FATAL, ConfigError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
@@ -42,12 +43,7 @@ from watcher.run.records import (
     utc_now,
 )
 
-EXIT_FATAL = 4
 log = logging.getLogger("watcher.generate.worker")
-
-
-class FatalWorkerError(Exception):
-    pass
 
 
 class Worker:

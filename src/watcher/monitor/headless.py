@@ -14,10 +14,10 @@ import time
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from watcher.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
 from watcher.monitor.snapshot import FeedItem, Snapshot
 
 BARS = "▁▂▃▄▅▆▇█"
-EXIT_OK, EXIT_FAILED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 0, 1, 3, 130
 
 
 def fmt_duration(s: float | None) -> str:

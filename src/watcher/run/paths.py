@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watcher.config import ConfigError, RunConfig, load_config
+from watcher.config import RunConfig, load_config
+from watcher.errors import ConfigError
 from watcher.run.files import RunPaths
 
 DEFAULT_RUNS_ROOT = Path("data/runs")

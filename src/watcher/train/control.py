@@ -32,18 +32,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from watcher.config import ConfigError, format_validation_error, resolve_config_path
+from watcher.config import format_validation_error, resolve_config_path
+from watcher.errors import EXIT_USAGE, ConfigError, TrainError
 from watcher.run.files import atomic_write_json, pid_alive, read_json
 
 STATUSES = ("running", "stopped", "done", "failed")
 MLX_MISSING = ('mlx is not installed for training; fix: pip install "mlx[cpu]" mlx-lm '
                "(on Linux the [cpu] extra is required: plain mlx-lm pulls no mlx there)")
-EXIT_CONFIG = 2  # runner exit code for the clear, user-fixable errors
 _FORM_RE = re.compile(r"^\s*write an? (.+?) about\b", re.IGNORECASE)
-
-
-class TrainError(Exception):
-    """A training problem phrased for the user, one line: what is wrong and how to fix it."""
 
 
 class _Strict(BaseModel):
@@ -588,7 +584,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
                  f"run `watcher train --run {run_dir.name}` again to resume")
         return 130 if final.get("interrupted") else 0
     print(f"watcher train: {final.get('error') or 'training failed; see train/train.log'}", file=sys.stderr)
-    return EXIT_CONFIG if rc == EXIT_CONFIG else 3
+    return EXIT_USAGE if rc == EXIT_USAGE else 3
 
 
 def iter_stage_examples(examples: Iterable[dict[str, Any]], stage: StageConfig) -> list[dict[str, Any]]:

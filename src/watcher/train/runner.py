@@ -22,14 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from watcher.config import ConfigError
+from watcher.errors import EXIT_USAGE, ConfigError, TrainError
 from watcher.run.files import JsonlAppender, read_json
 from watcher.train.control import (
-    EXIT_CONFIG,
     MLX_MISSING,
     StageConfig,
     TrainConfig,
-    TrainError,
     iter_stage_examples,
     load_train_config,
     read_jsonl,
@@ -379,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e)
         print(f"watcher train: {msg}", file=sys.stderr, flush=True)
         update_state(run_dir, status="failed", error=msg, pid=None)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     except Exception as e:
         traceback.print_exc()
         msg = f"{type(e).__name__}: {e} (see train/train.log)"

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from watcher.config import ConfigError, RunConfig, Variant, bundled_file
+from watcher.config import RunConfig, Variant, bundled_file
+from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem
 from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id

@@ -13,7 +13,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from watcher.config import Category, ConfigError, RunConfig
+from watcher.config import Category, RunConfig
+from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
 from watcher.providers.base import Completion, ProviderError, Request
 from watcher.run.records import item_id

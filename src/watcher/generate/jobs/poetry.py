@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from watcher.config import ConfigError, RunConfig, bundled_file
+from watcher.config import RunConfig, bundled_file
+from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
 from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id

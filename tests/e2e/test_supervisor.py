@@ -10,8 +10,7 @@ import sys
 import time
 
 import tomli_w
-from conftest import make_run, sim_config_dict
-from test_worker import assert_each_item_once, read_lines
+from helpers import assert_each_item_once, make_run, read_lines, sim_config_dict
 
 from watcher.generate.supervisor import Supervisor
 from watcher.run.files import RunPaths, pid_alive, read_json

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT
 
-from watcher.config import ConfigError
+from watcher.errors import ConfigError
 from watcher.train.control import (
     MetricsTail,
     example_form,
@@ -103,7 +104,7 @@ def test_config_errors_name_the_field_and_fix(tmp_path: Path) -> None:
 
 
 def test_bundled_train_toml_is_valid() -> None:
-    cfg = load_train_config(Path(__file__).resolve().parents[1] / "configs" / "train.toml")
+    cfg = load_train_config(ROOT / "configs" / "train.toml")
     assert cfg.batch_size == 2 and cfg.lora.rank == 16 and len(cfg.stages) >= 2
 
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from watcher.config import ConfigError, load_config, parse_config
+from watcher.config import load_config, parse_config
+from watcher.errors import ConfigError
 from watcher.generate.jobs import make_job
 from watcher.generate.jobs.aba import AbaJob, read_prompts, token_stats, verify_aba
 from watcher.providers.base import Completion

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT
 
-from watcher.config import ConfigError, RunConfig, apply_overrides, dump_config, load_config, parse_config
+from watcher.config import RunConfig, apply_overrides, dump_config, load_config, parse_config
+from watcher.errors import ConfigError
 from watcher.gate.run import run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.run.paths import dataset_path, find_run, list_runs, load_run_config, rejects_path, runs_root
 from watcher.run.records import Accepted, Usage, encode_line, item_id
 
-ROOT = Path(__file__).resolve().parents[1]
 FORMS = {"Sonnet": 14, "Villanelle": 19}
 NUM = 10  # good records per form
 WORDS = [f"{a}{b}" for a in ("mor", "tel", "van", "sil", "kor", "bel", "ran", "dus", "fen", "lo")
@@ -382,7 +383,7 @@ def test_token_budget_counts_the_accepted_answer_not_retried_attempts(tmp_path):
     from watcher.gate.run import run_gate
     from watcher.run.records import Accepted, Usage, encode_line
 
-    cfg, _ = load_config(Path(__file__).resolve().parents[1] / "configs" / "aba.toml")
+    cfg, _ = load_config(ROOT / "configs" / "aba.toml")
     run_dir = tmp_path / "aba-run"
     run_dir.mkdir()
     (run_dir / "config.toml").write_text(tomli_w.dumps(cfg.model_dump(mode="json", exclude_none=True)))

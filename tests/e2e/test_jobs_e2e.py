@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from test_worker import read_lines
+from helpers import read_lines
 
 from watcher.run.files import read_json
 

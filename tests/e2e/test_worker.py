@@ -9,51 +9,18 @@ import signal
 import subprocess
 import time
 
-import orjson
 import pytest
-from conftest import make_run, sim_config_dict, worker_cmd
+from helpers import (
+    assert_each_item_once,
+    make_run,
+    read_lines,
+    run_workers,
+    sim_config_dict,
+    worker_cmd,
+    write_layout,
+)
 
-from watcher.config import load_config
-from watcher.generate.jobs import make_job
-from watcher.generate.plan import build_plan
-from watcher.run.files import RunPaths, atomic_write_json, read_json
-
-
-def write_layout(run_dir, backends=("claude", "openrouter"), round_=0):
-    workers = {str(i): {"backend": b, "shard": 0, "shards": 1} for i, b in enumerate(backends)}
-    atomic_write_json(run_dir / "layout.json", {"round": round_, "workers": workers})
-    atomic_write_json(run_dir / "control.json", {"paused": False, "stop": False})
-
-
-def run_workers(run_dir, env, n=2, timeout=90):
-    procs = [subprocess.Popen(worker_cmd(run_dir, i), env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(n)]
-    outs = []
-    for p in procs:
-        out, _ = p.communicate(timeout=timeout)
-        outs.append((p.returncode, out.decode()))
-    return outs
-
-
-def read_lines(path):
-    if not path.exists():
-        return []
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
-
-
-def planned_ids(run_dir):
-    cfg = load_config(run_dir / "config.toml")[0]
-    return {it.id for it in build_plan(cfg, make_job(cfg))}
-
-
-def assert_each_item_once(run_dir):
-    paths = RunPaths(run_dir)
-    acc = read_lines(paths.dataset)
-    rej = read_lines(paths.rejects)
-    ids = [r["id"] for r in acc] + [r["id"] for r in rej]
-    assert len(ids) == len(set(ids)), "an item was recorded twice"
-    assert set(ids) == planned_ids(run_dir)
-    return acc, rej
+from watcher.run.files import RunPaths, read_json
 
 
 def test_clean_run_records_every_item_with_traces(tmp_path, sim, sim_env):

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from test_worker import assert_each_item_once, read_lines
+from helpers import assert_each_item_once, read_lines
 
 
 def demo(tmp_path, *extra):

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from watcher.config import ConfigError, load_config, parse_config
+from watcher.config import load_config, parse_config
+from watcher.errors import ConfigError
 from watcher.generate.jobs import make_job
 from watcher.generate.jobs.agentic import AgenticJob, bullets, parse_declared_tools
 from watcher.providers.base import Completion, ProviderError, Request

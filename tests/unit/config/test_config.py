@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import ROOT
 
-from watcher.config import ConfigError, MissingKeyError, get_api_key, load_config, read_dotenv
+from watcher.config import get_api_key, load_config, read_dotenv
+from watcher.errors import ConfigError, MissingKeyError
 
 
 def test_poetry_defaults_match_seed_000():
@@ -58,6 +60,5 @@ def test_missing_key_names_the_variable(monkeypatch, tmp_path):
 
 
 def _cfg_path():
-    from pathlib import Path
 
-    return Path(__file__).resolve().parents[1] / "configs" / "poetry.toml"
+    return ROOT / "configs" / "poetry.toml"

@@ -1,0 +1,91 @@
+"""Plain helpers shared by tests (fixtures live in conftest.py); tests import these, never each other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watcher.config import load_config
+from watcher.generate.jobs import make_job
+from watcher.generate.plan import build_plan
+from watcher.run.files import RunPaths, atomic_write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+SIM_KEY = "sim-key"
+
+
+def sim_config_dict(sim: Any, forms: list[str] | None = None, num: int = 3, **top: Any) -> dict[str, Any]:
+    """A poetry run config on the simulator: one Anthropic-protocol and one OpenAI-protocol backend."""
+    backend_common = {"api_key_env": "WATCHER_SIM_KEY", "simulated": True, "timeout_s": 2.0,
+                      "concurrency": 4, "max_retries": 4, "max_tokens": 800, "price_in": 1.0, "price_out": 5.0}
+    data: dict[str, Any] = {
+        "job": "poetry", "name": "t", "min_score": 0.8, "max_attempts": 4, "model_mix": 0.5,
+        "backends_order": ["claude", "openrouter"],
+        "poetry": {"forms": forms or ["Haiku", "Limerick"], "num": num},
+        "backends": {
+            "claude": {"kind": "anthropic", "model": "claude-haiku-4-5", "base_url": sim.base_url_anthropic,
+                       **backend_common},
+            "openrouter": {"kind": "openai", "model": "moonshotai/kimi-k2", "base_url": sim.base_url_openai,
+                           **backend_common},
+        },
+    }
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(data.get(k), dict):
+            data[k].update(v)
+        else:
+            data[k] = v
+    return data
+
+
+def make_run(tmp_path: Path, data: dict[str, Any], name: str = "run1") -> Path:
+    from watcher.config import parse_config
+    from watcher.generate.supervisor import prepare_run
+
+    cfg = parse_config(data, "test")
+    run_dir, _, _ = prepare_run(cfg, name, tmp_path / "runs")
+    return run_dir
+
+
+def worker_cmd(run_dir: Path, wid: int) -> list[str]:
+    return [sys.executable, "-m", "watcher.cli.main", "worker", "--run-dir", str(run_dir), "--worker-id", str(wid)]
+
+
+def write_layout(run_dir, backends=("claude", "openrouter"), round_=0):
+    workers = {str(i): {"backend": b, "shard": 0, "shards": 1} for i, b in enumerate(backends)}
+    atomic_write_json(run_dir / "layout.json", {"round": round_, "workers": workers})
+    atomic_write_json(run_dir / "control.json", {"paused": False, "stop": False})
+
+
+def run_workers(run_dir, env, n=2, timeout=90):
+    procs = [subprocess.Popen(worker_cmd(run_dir, i), env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(n)]
+    outs = []
+    for p in procs:
+        out, _ = p.communicate(timeout=timeout)
+        outs.append((p.returncode, out.decode()))
+    return outs
+
+
+def read_lines(path):
+    if not path.exists():
+        return []
+    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
+
+
+def planned_ids(run_dir):
+    cfg = load_config(run_dir / "config.toml")[0]
+    return {it.id for it in build_plan(cfg, make_job(cfg))}
+
+
+def assert_each_item_once(run_dir):
+    paths = RunPaths(run_dir)
+    acc = read_lines(paths.dataset)
+    rej = read_lines(paths.rejects)
+    ids = [r["id"] for r in acc] + [r["id"] for r in rej]
+    assert len(ids) == len(set(ids)), "an item was recorded twice"
+    assert set(ids) == planned_ids(run_dir)
+    return acc, rej
