@@ -12,7 +12,8 @@ import orjson
 from watcher.config import load_config
 from watcher.generate.jobs import make_job
 from watcher.generate.plan import build_plan
-from watcher.run.files import RunPaths, atomic_write_json
+from watcher.run.files import atomic_write_json
+from watcher.run.paths import RunPaths
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM_KEY = "sim-key"

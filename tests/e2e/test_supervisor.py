@@ -13,7 +13,8 @@ import tomli_w
 from helpers import assert_each_item_once, make_run, read_lines, sim_config_dict
 
 from watcher.generate.supervisor import Supervisor
-from watcher.run.files import RunPaths, pid_alive, read_json
+from watcher.run.files import pid_alive, read_json
+from watcher.run.paths import RunPaths
 
 
 def wait_for(pred, timeout=60.0, step=0.05):

@@ -20,7 +20,8 @@ from helpers import (
     write_layout,
 )
 
-from watcher.run.files import RunPaths, read_json
+from watcher.run.files import read_json
+from watcher.run.paths import RunPaths
 
 
 def test_clean_run_records_every_item_with_traces(tmp_path, sim, sim_env):

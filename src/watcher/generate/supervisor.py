@@ -21,14 +21,8 @@ from watcher.config import RunConfig, config_to_dict, dump_config, load_config
 from watcher.errors import EXIT_FATAL, ConfigError
 from watcher.generate.jobs import make_job
 from watcher.monitor.snapshot import Snapshot
-from watcher.run.files import (
-    RunPaths,
-    append_event,
-    atomic_write_json,
-    pid_alive,
-    read_control,
-    read_json,
-)
+from watcher.run.files import append_event, atomic_write_json, pid_alive, read_control, read_json
+from watcher.run.paths import RunPaths
 
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
 IDENTITY_FIELDS = ("job", "seed", "output", "poetry.forms", "poetry.topics_file", "poetry.tones_file",

@@ -27,7 +27,8 @@ from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
 from watcher.generate.traces import build_synth_trace, natural_trace, split_think
 from watcher.providers.base import Completion, ProviderError
-from watcher.run.files import JsonlAppender, RunPaths, atomic_write_json, read_control, read_json
+from watcher.run.files import JsonlAppender, atomic_write_json, read_control, read_json
+from watcher.run.paths import RunPaths
 from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BELOW_MIN,

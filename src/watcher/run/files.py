@@ -100,31 +100,6 @@ class JsonlAppender:
         self.close()
 
 
-class RunPaths:
-    """Where each file of a run lives (DESIGN.md, "Run directory")."""
-
-    def __init__(self, run_dir: Path, output: str = "dataset.jsonl") -> None:
-        self.dir = run_dir
-        out = Path(output)
-        self.dataset = out if out.is_absolute() else run_dir / out
-        self.rejects = run_dir / "rejects.jsonl"
-        self.config = run_dir / "config.toml"
-        self.control = run_dir / "control.json"
-        self.layout = run_dir / "layout.json"
-        self.supervisor = run_dir / "supervisor.json"
-        self.events = run_dir / "events.jsonl"
-        self.workers = run_dir / "workers"
-        self.logs = run_dir / "logs"
-        self.gate = run_dir / "gate"
-        self.train = run_dir / "train"
-
-    def heartbeat(self, worker_id: int) -> Path:
-        return self.workers / f"{worker_id}.json"
-
-    def log(self, worker_id: int) -> Path:
-        return self.logs / f"worker-{worker_id}.log"
-
-
 def read_control(path: Path) -> dict[str, Any]:
     data = read_json(path, {}) or {}
     return {"paused": bool(data.get("paused")), "stop": bool(data.get("stop")),

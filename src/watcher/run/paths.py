@@ -10,10 +10,43 @@ from pathlib import Path
 
 from watcher.config import RunConfig, load_config
 from watcher.errors import ConfigError
-from watcher.run.files import RunPaths
 
 DEFAULT_RUNS_ROOT = Path("data/runs")
 CONFIG_NAME = "config.toml"
+
+
+class RunPaths:
+    """Where each file of a run lives (DESIGN.md, "Run directory")."""
+
+    def __init__(self, run_dir: Path, output: str = "dataset.jsonl") -> None:
+        self.dir = run_dir
+        out = Path(output)
+        self.dataset = out if out.is_absolute() else run_dir / out
+        self.rejects = run_dir / "rejects.jsonl"
+        self.config = run_dir / "config.toml"
+        self.control = run_dir / "control.json"
+        self.layout = run_dir / "layout.json"
+        self.supervisor = run_dir / "supervisor.json"
+        self.events = run_dir / "events.jsonl"
+        self.workers = run_dir / "workers"
+        self.logs = run_dir / "logs"
+        self.gate = run_dir / "gate"
+        self.gate_report = self.gate / "report.json"
+        self.train = run_dir / "train"
+        self.train_state = self.train / "state.json"
+        self.train_metrics = self.train / "metrics.jsonl"
+        self.train_eval = self.train / "eval.json"
+        self.train_log = self.train / "train.log"
+
+    def export_split(self, split: str) -> Path:
+        """The gate's mlx-lm export file of one split: train, valid or test."""
+        return self.gate / f"{split}.jsonl"
+
+    def heartbeat(self, worker_id: int) -> Path:
+        return self.workers / f"{worker_id}.json"
+
+    def log(self, worker_id: int) -> Path:
+        return self.logs / f"worker-{worker_id}.log"
 
 
 def runs_root(cfg: RunConfig | None = None) -> Path:
