@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from watcher.gate.run import run_gate_cli
+    from watcher.cli.gate import run_gate_cli
 
     return run_gate_cli(args)
 

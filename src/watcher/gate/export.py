@@ -8,29 +8,44 @@ split) in one byte-copy pass, then renames each file into place. Readers never s
 from __future__ import annotations
 
 import os
-import zlib
 from array import array
 from pathlib import Path
 from typing import Any
 
-import msgspec
+from watcher.config import RunConfig
+from watcher.gate.checks import raw_str
 
 SPLITS = ("train", "valid", "test")
-_enc = msgspec.json.Encoder()
+# Fixed pieces of an mlx-lm chat example line, spliced around JSON-encoded strings.
+ROLE_USER = b'{"role":"user","content":'
+ROLE_SYSTEM = b'{"role":"system","content":'
+ROLE_ASSISTANT = b'{"role":"assistant","content":'
+MSG_USER = b'{"messages":[' + ROLE_USER
+USER_END = b"}," + ROLE_ASSISTANT
+TAIL = b"}]}\n"
+_OPEN_Q, _CLOSE_Q = b'"<think>', b'</think>"'
 
 
-def split_point(record_id: str) -> float:
-    """A stable number in [0, 1) for an id: the same id lands in the same split on every run."""
-    return zlib.crc32(record_id.encode()) / 2**32
+def agentic_tools(cfg: RunConfig) -> dict[str, list[dict[str, Any]]]:
+    """Per category, its declared tools as OpenAI function schemas (what chat templates render)."""
+    if cfg.agentic is None:
+        return {}
+    declared = {t.name: {"type": "function", "function": {"name": t.name, "description": t.description,
+                                                           "parameters": t.parameters}}
+                for t in cfg.agentic.tools}
+    return {c.name: [declared[n] for n in c.tools if n in declared] for c in cfg.agentic.categories}
 
 
-def split_of(u: float, valid_share: float, test_share: float) -> int:
-    """0 train, 1 valid, 2 test: test takes [0, test), valid [test, test+valid), train the rest."""
-    if u < test_share:
-        return 2
-    if u < test_share + valid_share:
-        return 1
-    return 0
+def trace_content(raw: bytes, text: str, text_json: bytes, enc: Any) -> bytes:
+    """The JSON string of `trace + "\\n" + text` (of text alone when the trace is blank). A stripped
+    trace is spliced in as its raw JSON bytes, never decoded and re-encoded."""
+    if raw.startswith(_OPEN_Q) and raw.endswith(_CLOSE_Q):
+        return b"".join((raw[:-1], b"\\n", text_json[1:]))
+    t = raw_str(raw)
+    t = t.strip() if t else ""
+    return enc(f"{t}\n{text}") if t else text_json
+
+
 
 
 class ExportWriter:
@@ -48,9 +63,6 @@ class ExportWriter:
         self.buf_bytes = [0, 0, 0]  # lines buffered per split
         self.line_rows = [array("q"), array("q"), array("q")]  # the record row of each line written
         self.pending: list[tuple[int, int, list[bytes]]] = []  # (row, split, lines) awaiting commit()
-
-    def add(self, row: int, split: int, examples: list[dict[str, Any]]) -> None:
-        self.add_lines(row, split, [_enc.encode(ex) + b"\n" for ex in examples])
 
     def add_lines(self, row: int, split: int, lines: list[bytes]) -> None:
         """One record row's whole example lines (newline included); held until commit()."""

@@ -47,7 +47,6 @@ The export (mlx-lm chat format) is written whether the gate passes or not, so it
 
 from __future__ import annotations
 
-import argparse
 import gc
 import math
 import re
@@ -58,60 +57,35 @@ from typing import Any
 from zlib import crc32
 
 import msgspec
-import numpy as np
-import orjson
 
-from watcher.config import RunConfig, load_config
+from watcher.config import RunConfig
 from watcher.errors import ConfigError
 from watcher.gate.checks import (
-    RECORD_TYPES,
-    MinHasher,
-    NearDupIndex,
+    CHECKS,
+    CheckResult,
+    excerpt,
+    needs_natural_trace,
     output_of,
+    raw_id,
     schema_problem,
-    trace_content,
+    token_limit,
     traces_problem_raw,
 )
-from watcher.gate.export import SPLITS, ExportWriter, fill_empty_splits
+from watcher.gate.dedup import Dedup, NearDupIndex, ScanState
+from watcher.gate.export import (
+    MSG_USER,
+    ROLE_SYSTEM,
+    ROLE_USER,
+    TAIL,
+    USER_END,
+    ExportWriter,
+    agentic_tools,
+    fill_empty_splits,
+    trace_content,
+)
 from watcher.run.files import atomic_write_json
-from watcher.run.paths import dataset_path, find_run, gate_dir, load_run_config, runs_root
-
-MAX_EXAMPLES = 5
-EXCERPT = 70
-MINHASH_BATCH = 4096
-_ID_RE = re.compile(rb'"id"\s*:\s*"([^"]{1,64})"')
-
-CHECKS: dict[str, str] = {
-    "partial_tail": "last line without a newline (writer killed or still writing); dropped, not corruption",
-    "valid_json": "line is not valid JSON",
-    "schema": "required fields missing or of the wrong type for the job",
-    "finish_reason": "finish_reason is not stop",
-    "nonempty": "output is empty",
-    "min_score": "score below the run's min_score",
-    "traces": "synth/natural trace missing or malformed",
-    "token_budget": "output tokens above the budget",
-    "exact_duplicate": "same output words (ignoring case, punctuation, spacing) as an earlier kept record",
-    "duplicate_id": "same id as an earlier kept record",
-    "near_duplicate": "estimated Jaccard of shingles at or above the threshold vs an earlier kept record",
-    "balance": "groups below target * (1 - balance_tolerance)",
-    "kept_share": "share of records that survive every check",
-}
-
-
-@dataclass
-class CheckResult:
-    name: str
-    description: str
-    count: int = 0
-    share: float = 0.0
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    failed: bool = False  # this check makes the gate fail
-    enabled: bool = True
-
-    def add(self, line: int, rec_id: str | None, excerpt: str, why: str) -> None:
-        self.count += 1
-        if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append({"line": line, "id": rec_id, "excerpt": excerpt, "why": why})
+from watcher.run.paths import dataset_path, gate_dir, load_run_config
+from watcher.run.records import GATE_RECORD_TYPES
 
 
 @dataclass
@@ -140,17 +114,12 @@ class GateReport:
         d["dropped"] = self.total - self.kept
         return d
 
-
-def _excerpt(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    t = " / ".join(x.strip() for x in text.strip().splitlines() if x.strip())
-    return t if len(t) <= EXCERPT else t[: EXCERPT - 1] + "…"
-
-
-def _raw_id(line: bytes) -> str | None:
-    m = _ID_RE.search(line)
-    return m.group(1).decode("utf-8", "replace") if m else None
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateReport:
+        """The report `to_dict` wrote (report.json); `dropped` is derived, so it is not read back."""
+        fields = {k: v for k, v in d.items() if k != "dropped"}
+        fields["checks"] = [CheckResult(**c) for c in d.get("checks") or []]
+        return cls(**fields)
 
 
 def _fold(name: str) -> str:
@@ -203,21 +172,6 @@ def group_targets(cfg: RunConfig) -> tuple[dict[str, int] | None, str | None]:
             return None, f"balance skipped: cannot count aba prompts ({e})"
         return {v.name: n for v in cfg.aba.variants}, None
     return None, "balance skipped: no targets for this job"
-
-
-def needs_natural_trace(cfg: RunConfig) -> bool:
-    """A blank natural trace fails the traces check when the export uses it, or for poetry that asked
-    for one (seed 000's dual traces). The A/B job deliberately asks for no reasoning, and a backend
-    without native reasoning gives none, so elsewhere it may be blank (if present it must be valid)."""
-    return cfg.gate.trace_style in ("natural", "both") or (cfg.job == "poetry" and cfg.request_thinking)
-
-
-def token_limit(cfg: RunConfig) -> int:
-    if cfg.gate.max_output_tokens > 0:
-        return cfg.gate.max_output_tokens
-    if cfg.job == "aba" and cfg.aba is not None:
-        return cfg.aba.token_budget
-    return 0
 
 
 def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -> GateReport:
@@ -360,116 +314,16 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     return report
 
 
-class _ScanState:
-    """What the streaming pass keeps per candidate row (a record that passed the content checks):
-    its line, id, group and split, plus the rows the duplicate checks dropped."""
-
-    def __init__(self, ds: Path, index: NearDupIndex | None) -> None:
-        self.ds = ds
-        self.total = 0
-        self.index = index
-        # One tuple per row (line, id, group, split, split point): one append per record.
-        self.rows: list[tuple[int, str, str, int, float]] = []
-        self.dropped: set[int] = set()  # exact duplicates, repeated ids and near duplicates
-
-
-class _Dedup:
-    """Duplicate checks over batches of candidate rows, in stream order: exact text, then id, then
-    (MinHash signatures handed to the near-duplicate index) near text. A batch's export lines are
-    committed once its exact duplicates and repeated ids are known, so those are never written.
-    (A helper thread for the signatures was tried: no gain, the numpy glue holds the GIL.)"""
-
-    def __init__(self, st: _ScanState, g: Any, checks: dict[str, CheckResult], writer: ExportWriter | None) -> None:
-        self.st = st
-        self.writer = writer
-        self.exact, self.by_id = g.exact_duplicates, g.duplicate_ids
-        self.hasher = MinHasher(g.near_duplicate_permutations) if (g.exact_duplicates or g.near_duplicates) else None
-        self.c_exact, self.c_id, self.c_near = checks["exact_duplicate"], checks["duplicate_id"], \
-            checks["near_duplicate"]
-        self.seen_text: dict[int, int] = {}
-        self.seen_id: dict[str, int] = {}
-        self.first_row = 0
-        self.texts: list[str] = []
-
-    def add(self, text: str) -> None:
-        self.texts.append(text)
-        if len(self.texts) >= MINHASH_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        texts, st = self.texts, self.st
-        if not texts:
-            return
-        n, row0 = len(texts), self.first_row
-        self.first_row += n
-        self.texts = []
-        keys: list[int] = []
-        sig = has = None
-        if self.hasher is not None:
-            # ASCII is folded inside signatures(); only non-ASCII text needs str.lower().
-            sig, has, key_arr = self.hasher.signatures(
-                [t.encode() if t.isascii() else t.lower().encode() for t in texts])
-            keys = key_arr.tolist()
-        alive = np.ones(n, dtype=bool)
-        seen_text, seen_id, rows = self.seen_text, self.seen_id, st.rows
-        for i in range(n):
-            row = row0 + i
-            if self.exact:
-                first = seen_text.get(keys[i])
-                if first is not None:
-                    alive[i] = False
-                    st.dropped.add(row)
-                    self.c_exact.add(rows[row][0], rows[row][1], _excerpt(texts[i]),
-                                     f"same text as line {rows[first][0]}")
-                    continue
-            if self.by_id:
-                rid = rows[row][1]
-                first = seen_id.get(rid)
-                if first is not None:
-                    alive[i] = False
-                    st.dropped.add(row)
-                    self.c_id.add(rows[row][0], rid, _excerpt(texts[i]), f"id already kept at line {rows[first][0]}")
-                    continue
-                seen_id[rid] = row
-            if self.exact:
-                seen_text[keys[i]] = row
-        if st.index is not None and sig is not None and has is not None:
-            for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
-                st.dropped.add(row)
-                self.c_near.add(rows[row][0], rows[row][1], _excerpt(texts[row - row0]),
-                                f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
-        if self.writer is not None:
-            self.writer.commit(row0 + n, st.dropped)
-
-
-_ROLE_USER = b'{"role":"user","content":'
-_ROLE_SYSTEM = b'{"role":"system","content":'
-_ROLE_ASSISTANT = b'{"role":"assistant","content":'
-_MSG_USER = b'{"messages":[' + _ROLE_USER
-_USER_END = b"}," + _ROLE_ASSISTANT
-_TAIL = b"}]}\n"
-
-
-def agentic_tools(cfg: RunConfig) -> dict[str, list[dict[str, Any]]]:
-    """Per category, its declared tools as OpenAI function schemas (what chat templates render)."""
-    if cfg.agentic is None:
-        return {}
-    declared = {t.name: {"type": "function", "function": {"name": t.name, "description": t.description,
-                                                           "parameters": t.parameters}}
-                for t in cfg.agentic.tools}
-    return {c.name: [declared[n] for n in c.tools if n in declared] for c in cfg.agentic.categories}
-
-
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
-          budget: int, notes: list[str]) -> _ScanState:
+          budget: int, notes: list[str]) -> ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
     g = cfg.gate
     job = cfg.job
-    decode = msgspec.json.Decoder(RECORD_TYPES[job]).decode
+    decode = msgspec.json.Decoder(GATE_RECORD_TYPES[job]).decode
     enc = msgspec.json.Encoder().encode
     index = NearDupIndex(g.near_duplicate_permutations, g.near_duplicate_threshold) if g.near_duplicates else None
-    st = _ScanState(ds, index)
-    dedup = _Dedup(st, g, checks, writer)
+    st = ScanState(ds, index)
+    dedup = Dedup(st, g, checks, writer)
     min_score = cfg.min_score - 1e-9
     c_partial, c_json, c_schema = checks["partial_tail"], checks["valid_json"], checks["schema"]
     c_finish, c_empty, c_score = checks["finish_reason"], checks["nonempty"], checks["min_score"]
@@ -491,51 +345,53 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
             if line[-1:] != b"\n":
                 if line.strip():
                     st.total += 1
-                    c_partial.add(lineno, _raw_id(line), _excerpt(line[:200]), f"{len(line)} bytes, no newline")
+                    c_partial.add(lineno, raw_id(line), excerpt(line[:200]), f"{len(line)} bytes, no newline")
                 continue
             st.total += 1
             try:
                 rec = decode(line)
             except msgspec.ValidationError as e:
-                c_schema.add(lineno, _raw_id(line), _excerpt(line[:200]), str(e))
+                c_schema.add(lineno, raw_id(line), excerpt(line[:200]), str(e))
                 continue
             except msgspec.DecodeError as e:
                 if not line.strip():  # a blank line is not a record
                     st.total -= 1
                     continue
-                c_json.add(lineno, _raw_id(line), _excerpt(line[:200]), str(e))
+                c_json.add(lineno, raw_id(line), excerpt(line[:200]), str(e))
                 continue
             syn, nat = bytes(rec.synth_trace), bytes(rec.natural_trace)
             why = schema_problem(rec, job, syn, nat)
             if why:
-                c_schema.add(lineno, rec.id, _excerpt(line[:200]), why)
+                c_schema.add(lineno, rec.id, excerpt(line[:200]), why)
                 continue
             text = output_of(rec).strip()
             ok = True
             if on_finish and rec.finish_reason != "stop" and rec.finish_reason.lower() != "stop":
-                c_finish.add(lineno, rec.id, _excerpt(text), f"finish_reason {rec.finish_reason}")
+                c_finish.add(lineno, rec.id, excerpt(text), f"finish_reason {rec.finish_reason}")
                 ok = False
             if on_empty and not text:
                 c_empty.add(lineno, rec.id, "", "empty output")
                 ok = False
             if on_score and not rec.score >= min_score:
-                c_score.add(lineno, rec.id, _excerpt(text), f"score {rec.score:.3f} < {cfg.min_score}")
+                c_score.add(lineno, rec.id, excerpt(text), f"score {rec.score:.3f} < {cfg.min_score}")
                 ok = False
             if on_traces:
                 why = traces_problem_raw(syn, nat, text, line.count(b"think>"), need_natural)
                 if why:
-                    c_traces.add(lineno, rec.id, _excerpt(text), why)
+                    c_traces.add(lineno, rec.id, excerpt(text), why)
                     ok = False
             # The budget is about the accepted answer, not the sum over retried attempts (`usage`).
             usage = rec.final_usage or rec.usage
             if budget and usage is not None and usage.output_tokens > budget:
-                c_budget.add(lineno, rec.id, _excerpt(text), f"{usage.output_tokens} output tokens > {budget}")
+                c_budget.add(lineno, rec.id, excerpt(text), f"{usage.output_tokens} output tokens > {budget}")
                 ok = False
             if not ok:
                 continue
             row = len(rows)
-            u = crc32(rec.id.encode()) / 4294967296.0  # = split_point(rec.id), inlined
-            split = 2 if u < tshare else 1 if u < vt_share else 0  # = split_of(u, ...), inlined
+            # The split comes from the id alone, so a record lands in the same split on every run:
+            # test takes [0, test_share), valid the next valid_share, train the rest.
+            u = crc32(rec.id.encode()) / 4294967296.0
+            split = 2 if u < tshare else 1 if u < vt_share else 0
             group = getattr(rec, gfield)
             rows.append((lineno, rec.id, group, split, u))
             dedup.add(text)
@@ -547,70 +403,16 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
                 writer.add_lines(row, split, [enc(ex) + b"\n"])
                 continue
             system = rec.system or systems.get(group)
-            head = (b'{"messages":[' + _ROLE_SYSTEM + enc(system) + b"}," + _ROLE_USER if system
-                    else _MSG_USER) + enc(rec.prompt) + _USER_END
+            head = (b'{"messages":[' + ROLE_SYSTEM + enc(system) + b"}," + ROLE_USER if system
+                    else MSG_USER) + enc(rec.prompt) + USER_END
             text_json = enc(text)
             out = []
             if use_synth:
-                out.append(b"".join((head, trace_content(syn, text, text_json, enc), _TAIL)))
+                out.append(b"".join((head, trace_content(syn, text, text_json, enc), TAIL)))
             if use_natural:
-                line_n = b"".join((head, trace_content(nat, text, text_json, enc), _TAIL))
+                line_n = b"".join((head, trace_content(nat, text, text_json, enc), TAIL))
                 if not out or line_n != out[0]:  # "both" with a blank natural trace: one example
                     out.append(line_n)
             writer.add_lines(row, split, out)
     dedup.flush()
     return st
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-def format_report(rep: GateReport) -> str:
-    lines = [f"gate · run {rep.run} · {rep.job} · {rep.dataset}", ""]
-    lines.append(f"{'check':<16} {'count':>8} {'share':>7}  status  description")
-    for c in rep.checks:
-        status = "FAIL" if c.failed else ("skip" if not c.enabled else ("drop" if c.count else "ok"))
-        if c.name in ("balance", "kept_share"):
-            status = "FAIL" if c.failed else ("skip" if not c.enabled else "ok")
-        lines.append(f"{c.name:<16} {c.count:>8} {c.share:>7.1%}  {status:<6}  {c.description}")
-    for c in rep.checks:
-        if c.examples and c.name != "balance":
-            lines.append(f"\n{c.name}:")
-            for ex in c.examples:
-                rid = f" id {ex['id']}" if ex.get("id") else ""
-                lines.append(f"  line {ex['line']}{rid}: {ex['why']}" + (f" — {ex['excerpt']}" if ex["excerpt"] else ""))
-    if rep.balance:
-        lines.append(f"\n{'group':<24} {'kept':>6} {'target':>7} {'min':>6}")
-        for b in rep.balance:
-            mark = "" if b["ok"] else "  ✗ short"
-            lines.append(f"{b['group']:<24} {b['kept']:>6} {b['target']:>7} {b['min']:>6}{mark}")
-    lines.append("")
-    lines.append(f"kept {rep.kept}/{rep.total} ({rep.kept / max(rep.total, 1):.1%})")
-    if rep.exported:
-        ex = " · ".join(f"{s} {rep.exported.get(s, 0)}" for s in SPLITS)
-        lines.append(f"exported ({rep.trace_style} traces): {ex} → {rep.export_dir}")
-    for n in rep.notes:
-        lines.append(f"note: {n}")
-    lines.append(f"report: {Path(rep.run_dir) / 'gate' / 'report.json'} ({rep.duration_s:.2f}s)")
-    if rep.passed:
-        lines.append("PASS")
-    else:
-        lines.append("FAIL: " + "; ".join(rep.reasons))
-    return "\n".join(lines)
-
-
-def run_gate_cli(args: argparse.Namespace) -> int:
-    """`watcher gate [--run NAME] [--config FILE] [--json]`: 0 pass, 1 fail; ConfigError → 2."""
-    override = load_config(args.config)[0] if getattr(args, "config", None) else None
-    run_dir = find_run(getattr(args, "run", None), runs_root(override))
-    cfg = load_run_config(run_dir)
-    if override is not None:
-        # --config supplies the [gate] table only; the job and its targets stay the run's own.
-        cfg = cfg.model_copy(update={"gate": override.gate})
-    rep = run_gate(run_dir, cfg)
-    if getattr(args, "json", False):
-        print(orjson.dumps(rep.to_dict()).decode())
-    else:
-        print(format_report(rep))
-    return 0 if rep.passed else 1

@@ -166,3 +166,50 @@ def item_id(job: str, key: str, replicate: int) -> str:
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reader subsets: what one reader decodes of a record line, typed so msgspec checks it. Unknown
+# fields are ignored; a wrong type or a missing required field is a decode error naming the field.
+
+# The gate (gate/run.py): only what its checks read. Traces stay raw JSON: checked as bytes and
+# copied into the export without decode/re-encode.
+class GateUsage(msgspec.Struct):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+_RAW_NULL = msgspec.Raw(b"null")
+
+
+class GateRecord(msgspec.Struct, kw_only=True):
+    id: str
+    prompt: str
+    score: float
+    finish_reason: str
+    job: str | None = None
+    synth_trace: msgspec.Raw = _RAW_NULL
+    natural_trace: msgspec.Raw = _RAW_NULL
+    usage: GateUsage | None = None
+    final_usage: GateUsage | None = None
+    system: str | None = None
+
+
+class GatePoetryRecord(GateRecord, kw_only=True):
+    form: str
+    poem: str
+
+
+class GateAgenticRecord(GateRecord, kw_only=True):
+    category: str
+    response: str | None = None
+    messages: list[dict[str, Any]] | None = None
+
+
+class GateAbaRecord(GateRecord, kw_only=True):
+    variant: str
+    response: str
+
+
+GATE_RECORD_TYPES: dict[str, type[GateRecord]] = {
+    "poetry": GatePoetryRecord, "agentic": GateAgenticRecord, "aba": GateAbaRecord}

@@ -1,0 +1,63 @@
+"""`watcher gate`: run the quality gate on a run and print its report (a table, or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import orjson
+
+from watcher.config import load_config
+from watcher.gate.export import SPLITS
+from watcher.gate.run import GateReport, run_gate
+from watcher.run.paths import find_run, load_run_config, runs_root
+
+
+def format_report(rep: GateReport) -> str:
+    lines = [f"gate · run {rep.run} · {rep.job} · {rep.dataset}", ""]
+    lines.append(f"{'check':<16} {'count':>8} {'share':>7}  status  description")
+    for c in rep.checks:
+        status = "FAIL" if c.failed else ("skip" if not c.enabled else ("drop" if c.count else "ok"))
+        if c.name in ("balance", "kept_share"):
+            status = "FAIL" if c.failed else ("skip" if not c.enabled else "ok")
+        lines.append(f"{c.name:<16} {c.count:>8} {c.share:>7.1%}  {status:<6}  {c.description}")
+    for c in rep.checks:
+        if c.examples and c.name != "balance":
+            lines.append(f"\n{c.name}:")
+            for ex in c.examples:
+                rid = f" id {ex['id']}" if ex.get("id") else ""
+                lines.append(f"  line {ex['line']}{rid}: {ex['why']}" + (f" — {ex['excerpt']}" if ex["excerpt"] else ""))
+    if rep.balance:
+        lines.append(f"\n{'group':<24} {'kept':>6} {'target':>7} {'min':>6}")
+        for b in rep.balance:
+            mark = "" if b["ok"] else "  ✗ short"
+            lines.append(f"{b['group']:<24} {b['kept']:>6} {b['target']:>7} {b['min']:>6}{mark}")
+    lines.append("")
+    lines.append(f"kept {rep.kept}/{rep.total} ({rep.kept / max(rep.total, 1):.1%})")
+    if rep.exported:
+        ex = " · ".join(f"{s} {rep.exported.get(s, 0)}" for s in SPLITS)
+        lines.append(f"exported ({rep.trace_style} traces): {ex} → {rep.export_dir}")
+    for n in rep.notes:
+        lines.append(f"note: {n}")
+    lines.append(f"report: {Path(rep.run_dir) / 'gate' / 'report.json'} ({rep.duration_s:.2f}s)")
+    if rep.passed:
+        lines.append("PASS")
+    else:
+        lines.append("FAIL: " + "; ".join(rep.reasons))
+    return "\n".join(lines)
+
+
+def run_gate_cli(args: argparse.Namespace) -> int:
+    """`watcher gate [--run NAME] [--config FILE] [--json]`: 0 pass, 1 fail; ConfigError → 2."""
+    override = load_config(args.config)[0] if getattr(args, "config", None) else None
+    run_dir = find_run(getattr(args, "run", None), runs_root(override))
+    cfg = load_run_config(run_dir)
+    if override is not None:
+        # --config supplies the [gate] table only; the job and its targets stay the run's own.
+        cfg = cfg.model_copy(update={"gate": override.gate})
+    rep = run_gate(run_dir, cfg)
+    if getattr(args, "json", False):
+        print(orjson.dumps(rep.to_dict()).decode())
+    else:
+        print(format_report(rep))
+    return 0 if rep.passed else 1

@@ -1,0 +1,351 @@
+"""Duplicate checks of the quality gate: exact text, repeated ids and MinHash near duplicates.
+
+MinHash design (why it is cheap): words are hashed all at once per batch of records with a
+polynomial hash computed from numpy prefix sums over the batch's bytes (deterministic across
+processes, unlike `hash()`); word 3-grams are combined and mixed; signatures are one-permutation
+MinHash with densification (k bins, one hash per shingle, see `MinHasher`). Candidate pairs come
+from LSH bands kept in sorted numpy runs (not Python dicts), batch by batch (`NearDupIndex`), and
+every candidate is confirmed by its estimated Jaccard (share of equal slots) before it counts.
+Our own code rather than `datasketch`: that library hashes one record at a time with k permutations
+and keeps LSH buckets in Python dicts, far too slow for the gate's 200k-record budget, and its LSH
+cannot be fed batch by batch in stream order the way the export needs. A unit test checks our
+Jaccard estimates against datasketch's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from watcher.gate.checks import CheckResult, excerpt
+from watcher.gate.export import ExportWriter
+
+MINHASH_BATCH = 4096
+
+_P = 0x01000193  # odd, so it has an inverse mod 2**32
+_P_INV = pow(_P, -1, 2**32)
+_K1 = np.uint32(0x9E3779B1)
+_K2 = np.uint32(0x85EBCA77)
+_K3 = np.uint32(0xC2B2AE3D)
+# Word bytes: ASCII letters (folded to lower case) and digits, and every non-ASCII byte, so UTF-8
+# letters stay inside their word; everything else separates words.
+_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57 or c >= 128) else 32
+              for c in range(256))
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """A 32-bit integer finaliser (lowbias32): uint32 in, uint32 out, wrapping."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.concatenate([np.ones(1, dtype=np.uint32),
+                               np.cumprod(np.full(n - 1, base, dtype=np.uint32), dtype=np.uint32)])
+
+
+class MinHasher:
+    """Signatures of word-3-gram shingle sets for batches of normalised (lower-case) texts.
+
+    One-permutation MinHash with rotation densification (Shrivastava & Li, 2014): each shingle is
+    hashed once; its hash picks one of k bins and the bin keeps the minimum of a second hash; an
+    empty bin borrows the value of the next non-empty bin to its right, tagged with the distance.
+    The share of equal bins of two signatures is an unbiased estimate of their Jaccard similarity,
+    like k-permutation MinHash, at O(shingles) instead of O(k * shingles).
+    """
+
+    def __init__(self, num_perm: int = 64) -> None:
+        self.k = num_perm
+        self.vbits = 32 - num_perm.bit_length()  # room above the value for the densification distance
+        self._pow = np.ones(1, dtype=np.uint32)
+        self._ipow = np.ones(1, dtype=np.uint32)
+        self._cols = np.arange(2 * num_perm, dtype=np.int16)
+
+    def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._pow) < n:
+            m = max(n, 2 * len(self._pow))
+            self._pow, self._ipow = _powers(_P, m), _powers(_P_INV, m)
+        return self._pow[:n], self._ipow[:n]
+
+    def signatures(self, texts: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For a batch of UTF-8 texts (non-ASCII already lower-cased; ASCII is folded here):
+        (signatures (n, k) uint32, has_shingles (n,)
+        bool, exact keys (n,) uint64). A word is a run of ASCII letters/digits or non-ASCII bytes;
+        the exact key hashes the word sequence, so case, punctuation and spacing do not count."""
+        n, k = len(texts), self.k
+        lens = np.array(list(map(len, texts)), dtype=np.int64) + 1
+        rec_start = np.ones(n, dtype=np.int64)
+        np.cumsum(lens[:-1], out=rec_start[1:])
+        rec_start[1:] += 1
+        # One C pass lower-cases ASCII and turns every non-word byte into a space.
+        buf = np.frombuffer((b" " + b" ".join(texts) + b" ").translate(_FOLD), dtype=np.uint8)
+        isw = buf != np.uint8(32)
+        # buf starts and ends with a space, so word edges alternate start, end, start, end...
+        edges = np.flatnonzero(isw[1:] != isw[:-1]) + 1
+        starts, ends = edges[0::2], edges[1::2]
+        sig = np.full((n, k), _EMPTY, dtype=np.uint32)
+        nwords = len(starts)
+        pw, ipw = self._powers(max(len(buf), nwords) + 1)
+        # First word of each record; records own the words up to the next record's first word.
+        fw = np.searchsorted(starts, rec_start)
+        nw = np.diff(np.append(fw, nwords))
+        keys = np.zeros(n, dtype=np.uint64)
+        if nwords == 0:
+            return sig, np.zeros(n, dtype=bool), keys
+        with np.errstate(over="ignore"):
+            # Word hash = polynomial hash of its bytes, from prefix sums over the whole batch.
+            pref = np.zeros(len(buf) + 1, dtype=np.uint32)
+            np.cumsum(buf * pw[: len(buf)], out=pref[1:], dtype=np.uint32)
+            words = _mix((pref[ends] - pref[starts]) * ipw[starts])
+            # Exact key: two 32-bit polynomial hashes of the record's word sequence.
+            wpref1 = np.zeros(nwords + 1, dtype=np.uint32)
+            np.cumsum(words * pw[:nwords], out=wpref1[1:], dtype=np.uint32)
+            wpref2 = np.zeros(nwords + 1, dtype=np.uint32)
+            np.cumsum(_mix(words ^ _K3) * pw[:nwords], out=wpref2[1:], dtype=np.uint32)
+            fwc = np.minimum(fw, nwords - 1)
+            h1 = (wpref1[fw + nw] - wpref1[fw]) * ipw[fwc]
+            h2 = (wpref2[fw + nw] - wpref2[fw]) * ipw[fwc]
+            keys = (h1.astype(np.uint64) << np.uint64(32)) | h2.astype(np.uint64)
+            wrec = np.repeat(np.arange(n), nw)
+            same = wrec[:-2] == wrec[2:]
+            sh = _mix(words[:-2] * _K1 + words[1:-1] * _K2 + words[2:])[same]
+            srec = wrec[:-2][same]
+            short = np.flatnonzero((nw > 0) & (nw < 3))
+            if len(short):  # texts of one or two words get one shingle of what they have
+                first = fw[short]
+                second = np.where(nw[short] == 2, words[np.minimum(first + 1, nwords - 1)], np.uint32(0))
+                sh = np.concatenate([sh, _mix(words[first] * _K1 + second * _K2 + _K3)])
+                srec = np.concatenate([srec, short])
+            bins = (sh.astype(np.uint64) * np.uint64(k)) >> np.uint64(32)
+            vals = _mix(sh ^ _K3) >> np.uint32(32 - self.vbits)
+        np.minimum.at(sig.reshape(-1), srec * k + bins.astype(np.int64), vals)
+        has = nw > 0
+        need = np.flatnonzero(has & (sig == _EMPTY).any(axis=1))
+        if len(need):
+            # Rotation densification: an empty bin takes the next non-empty bin's value (circularly),
+            # tagged with the distance so it never equals a real value.
+            sub = sig[need]
+            filled = sub != _EMPTY
+            pos = np.where(np.concatenate([filled, filled], axis=1), self._cols, np.int16(4 * k))
+            nxt = np.minimum.accumulate(pos[:, ::-1], axis=1)[:, ::-1][:, :k]
+            dist = (nxt - self._cols[:k]).astype(np.uint32)
+            src = np.take_along_axis(sub, nxt % np.int16(k), axis=1)
+            sig[need] = np.where(filled, sub, src + (dist << np.uint32(self.vbits)))
+        return sig, has, keys
+
+
+def choose_bands(num_perm: int, threshold: float, recall: float = 0.995) -> tuple[int, int]:
+    """(bands, rows), bands * rows <= num_perm: the most selective banding (fewest candidates, fewest
+    sorts) that still finds a pair at `threshold` with probability >= `recall`."""
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if 1 - (1 - threshold**rows) ** bands >= recall:
+            best = (bands, rows)
+    return best
+
+
+class NearDupIndex:
+    """Near-duplicate lookups in stream order, batch by batch, so duplicates are known before their
+    batch is exported. Kept rows' LSH band keys live in sorted runs per band (merged like an LSM
+    tree, so inserting stays O(log n) amortised); a candidate is confirmed by the share of equal
+    signature slots (the Jaccard estimate) before it counts. Greedy: first kept wins."""
+
+    MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
+    SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
+
+    def __init__(self, num_perm: int, threshold: float) -> None:
+        self.k = num_perm
+        self.threshold = threshold
+        self.bands, self.rows = choose_bands(num_perm, threshold)
+        rng = np.random.default_rng(7)
+        self._r = rng.integers(1, 2**63, self.rows, dtype=np.uint64) | np.uint64(1)
+        self._chunks: list[np.ndarray] = []  # signatures per batch
+        self._starts: list[int] = []  # first row of each chunk
+        self._n = 0
+        self._salt = (np.arange(self.bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted (band key, row) runs
+        self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
+        self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
+
+    def _keys(self, sig: np.ndarray) -> np.ndarray:
+        """(n, bands) uint64 band keys, salted per band so all bands share one sorted index."""
+        n = len(sig)
+        b = sig[:, : self.bands * self.rows].reshape(n, self.bands, self.rows).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            keys = (b * self._r).sum(axis=2, dtype=np.uint64)
+            keys ^= keys >> np.uint64(29)
+            keys ^= self._salt
+        return keys
+
+    def _store(self, row0: int, sig: np.ndarray) -> None:
+        """Keep the batch's signatures as one chunk: no growing array to copy."""
+        self._starts.append(row0)
+        self._chunks.append(sig)
+        self._n = row0 + len(sig)
+
+    def _sig_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Signatures of any earlier rows, gathered chunk by chunk."""
+        which = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
+        out = np.empty((len(rows), self.k), dtype=np.uint32)
+        for c in np.unique(which).tolist():
+            m = which == c
+            out[m] = self._chunks[c][rows[m] - self._starts[c]]
+        return out
+
+    def add_batch(self, row0: int, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
+        """Rows row0.. with their signatures; `valid` marks rows to consider (others are skipped and
+        never indexed). Returns {row: (earlier kept row, estimated Jaccard)} for near duplicates."""
+        self._store(row0, sig)
+        idx = np.flatnonzero(valid)
+        if len(idx) == 0:
+            return {}
+        keys = self._keys(sig[idx]).ravel()  # row-major: (row, band)
+        rows = np.repeat(idx + row0, self.bands)
+        order = np.argsort(keys, kind="stable")
+        sk, sr = keys[order], rows[order]  # sorted needles: searchsorted walks each run once
+        pairs_i: list[np.ndarray] = []
+        pairs_j: list[np.ndarray] = []
+        # A map of the kept keys' low bits filters the needles: only the few that may be in the
+        # index (real bucket mates and a few % false positives) are searched in the sorted runs.
+        maybe = np.flatnonzero(self._seen[(sk & self._mask).astype(np.intp)])
+        qk, qr = sk[maybe], sr[maybe]
+        for run_keys, run_rows in self._runs:  # earlier batches
+            lo = np.searchsorted(run_keys, qk)
+            for t in np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == qk):
+                # A row sharing a band with earlier kept rows: compare with the first few of them.
+                start = lo[t]
+                end = min(int(np.searchsorted(run_keys, qk[t], "right")), start + self.MAX_BUCKET)
+                members = run_rows[start:end]
+                pairs_i.append(members)
+                pairs_j.append(np.full(len(members), qr[t]))
+        same = np.flatnonzero(sk[1:] == sk[:-1])
+        if len(same):  # within this batch
+            brk = np.flatnonzero(sk[1:] != sk[:-1]) + 1
+            bounds = np.concatenate([[0], brk, [len(sk)]])
+            for r in np.flatnonzero(np.diff(bounds) > 1):
+                members = np.unique(sr[bounds[r]:bounds[r + 1]])
+                for m in range(1, len(members)):
+                    earlier = members[: min(m, self.MAX_BUCKET)]
+                    pairs_i.append(earlier)
+                    pairs_j.append(np.full(len(earlier), members[m]))
+        dup: dict[int, tuple[int, float]] = {}
+        if pairs_i:
+            ii, jj = np.concatenate(pairs_i), np.concatenate(pairs_j)
+            code = np.unique(ii.astype(np.int64) * (self._n + 1) + jj)
+            ii, jj = code // (self._n + 1), code % (self._n + 1)
+            sims = (self._sig_rows(ii) == self._sig_rows(jj)).mean(axis=1)
+            hit = sims >= self.threshold - 1e-9
+            ii, jj, sims = ii[hit], jj[hit], sims[hit]
+            o = np.lexsort((ii, jj))
+            for i, j, s in zip(ii[o].tolist(), jj[o].tolist(), sims[o].tolist(), strict=True):
+                if j not in dup and i not in dup:
+                    dup[j] = (i, s)
+        if dup:
+            keep = np.array([r not in dup for r in sr.tolist()], dtype=bool)
+            sk, sr = sk[keep], sr[keep]
+        self._insert(sk, sr)
+        return dup
+
+    def _insert(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Add a sorted run; merge while the newest run is at least half its predecessor, so there
+        are O(log n) runs and each key is merged O(log n) times."""
+        if len(rows) == 0:
+            return
+        self._seen[(keys & self._mask).astype(np.intp)] = True
+        runs = self._runs
+        runs.append((keys, rows))
+        while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
+            (k2, r2), (k1, r1) = runs.pop(), runs.pop()
+            mk, mr = np.concatenate([k1, k2]), np.concatenate([r1, r2])
+            o = np.argsort(mk, kind="stable")  # earlier rows stay first among equal keys
+            runs.append((mk[o], mr[o]))
+
+
+class ScanState:
+    """What the streaming pass keeps per candidate row (a record that passed the content checks):
+    its line, id, group and split, plus the rows the duplicate checks dropped."""
+
+    def __init__(self, ds: Path, index: NearDupIndex | None) -> None:
+        self.ds = ds
+        self.total = 0
+        self.index = index
+        # One tuple per row (line, id, group, split, split point): one append per record.
+        self.rows: list[tuple[int, str, str, int, float]] = []
+        self.dropped: set[int] = set()  # exact duplicates, repeated ids and near duplicates
+
+
+class Dedup:
+    """Duplicate checks over batches of candidate rows, in stream order: exact text, then id, then
+    (MinHash signatures handed to the near-duplicate index) near text. A batch's export lines are
+    committed once its exact duplicates and repeated ids are known, so those are never written.
+    (A helper thread for the signatures was tried: no gain, the numpy glue holds the GIL.)"""
+
+    def __init__(self, st: ScanState, g: Any, checks: dict[str, CheckResult], writer: ExportWriter | None) -> None:
+        self.st = st
+        self.writer = writer
+        self.exact, self.by_id = g.exact_duplicates, g.duplicate_ids
+        self.hasher = MinHasher(g.near_duplicate_permutations) if (g.exact_duplicates or g.near_duplicates) else None
+        self.c_exact, self.c_id, self.c_near = checks["exact_duplicate"], checks["duplicate_id"], \
+            checks["near_duplicate"]
+        self.seen_text: dict[int, int] = {}
+        self.seen_id: dict[str, int] = {}
+        self.first_row = 0
+        self.texts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+        if len(self.texts) >= MINHASH_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        texts, st = self.texts, self.st
+        if not texts:
+            return
+        n, row0 = len(texts), self.first_row
+        self.first_row += n
+        self.texts = []
+        keys: list[int] = []
+        sig = has = None
+        if self.hasher is not None:
+            # ASCII is folded inside signatures(); only non-ASCII text needs str.lower().
+            sig, has, key_arr = self.hasher.signatures(
+                [t.encode() if t.isascii() else t.lower().encode() for t in texts])
+            keys = key_arr.tolist()
+        alive = np.ones(n, dtype=bool)
+        seen_text, seen_id, rows = self.seen_text, self.seen_id, st.rows
+        for i in range(n):
+            row = row0 + i
+            if self.exact:
+                first = seen_text.get(keys[i])
+                if first is not None:
+                    alive[i] = False
+                    st.dropped.add(row)
+                    self.c_exact.add(rows[row][0], rows[row][1], excerpt(texts[i]),
+                                     f"same text as line {rows[first][0]}")
+                    continue
+            if self.by_id:
+                rid = rows[row][1]
+                first = seen_id.get(rid)
+                if first is not None:
+                    alive[i] = False
+                    st.dropped.add(row)
+                    self.c_id.add(rows[row][0], rid, excerpt(texts[i]), f"id already kept at line {rows[first][0]}")
+                    continue
+                seen_id[rid] = row
+            if self.exact:
+                seen_text[keys[i]] = row
+        if st.index is not None and sig is not None and has is not None:
+            for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
+                st.dropped.add(row)
+                self.c_near.add(rows[row][0], rows[row][1], excerpt(texts[row - row0]),
+                                f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
+        if self.writer is not None:
+            self.writer.commit(row0 + n, st.dropped)
