@@ -8,6 +8,7 @@ directory, at the moment a worker needs it.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -253,13 +254,20 @@ def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(format_validation_error(e, source)) from None
 
 
+def toml_error_message(path: str | os.PathLike[str], exc: ValueError) -> str:
+    """The one wording of a config file's syntax error: the file, its format, the parser's message
+    (with the line) and the fix. JSON for a JSONDecodeError (the train config may be JSON)."""
+    kind = "JSON" if isinstance(exc, json.JSONDecodeError) else "TOML"
+    return f"{path}: not valid {kind}: {exc}; fix: correct the syntax at that line"
+
+
 def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None,
                 default_name: str = "poetry") -> tuple[RunConfig, Path]:
     p = resolve_config_path(path, default_name)
     try:
         data = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}; fix: correct the syntax at that line") from None
+        raise ConfigError(toml_error_message(p, e)) from None
     if overrides:
         data = apply_overrides(data, overrides)
     return parse_config(data, str(p)), p

@@ -15,15 +15,11 @@ import pytest
 from helpers import ROOT
 
 from watcher.errors import ConfigError
-from watcher.train.control import (
-    MetricsTail,
-    example_form,
-    load_train_config,
-    parse_train_config,
-    read_training_state,
-    start_training,
-    stop_training,
-)
+from watcher.monitor.tail import FileTailer
+from watcher.train.config import load_train_config, parse_train_config
+from watcher.train.data import example_form
+from watcher.train.process import start_training, stop_training
+from watcher.train.state import metrics_records, read_training_state
 
 ENV_FLAGS = {"MLX_DISABLE_COMPILE": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -113,16 +109,16 @@ def test_form_from_prompt_and_metrics_tail(tmp_path: Path) -> None:
     assert example_form(ex) == "Terza Rima"
     assert example_form({"messages": [{"role": "user", "content": "Write an Ode about x"}]}) == "Ode"
     p = tmp_path / "m.jsonl"
-    tail = MetricsTail(p)
-    assert tail.poll() == []
+    tail = FileTailer(p)
+    assert metrics_records(tail) == []
     p.write_bytes(b'{"iteration": 1}\n{"iterat')
-    assert tail.poll() == [{"iteration": 1}]  # the partial line waits for its newline
+    assert metrics_records(tail) == [{"iteration": 1}]  # the partial line waits for its newline
     with open(p, "ab") as f:
         f.write(b'ion": 2}\n')
-    assert tail.poll() == [{"iteration": 2}]
+    assert metrics_records(tail) == [{"iteration": 2}]
     p.unlink()
     p.write_bytes(b'{"iteration": 9}\n')  # replaced by a fresh run: starts over
-    assert tail.poll() == [{"iteration": 9}]
+    assert metrics_records(tail) == [{"iteration": 9}]
 
 
 # ----- end to end -----
@@ -282,3 +278,14 @@ def test_held_out_prompts_avoid_training_prompts(tmp_path: Path) -> None:
     assert got["Haiku"][-1][0] == sys_msg  # generated prompts keep the form's training system message
     assert clean_output("<think>plan</think>\nline one\nline two") == "line one\nline two"
     assert clean_output("<think>never closed") == ""
+
+
+def test_config_syntax_errors_name_the_format(tmp_path: Path) -> None:
+    bad_json = tmp_path / "train.json"
+    bad_json.write_text('{"model": "m",')
+    with pytest.raises(ConfigError, match=r"train\.json: not valid JSON: .*fix: correct the syntax"):
+        load_train_config(bad_json)
+    bad_toml = tmp_path / "train.toml"
+    bad_toml.write_text("model = \n")
+    with pytest.raises(ConfigError, match=r"train\.toml: not valid TOML: .*fix: correct the syntax"):
+        load_train_config(bad_toml)

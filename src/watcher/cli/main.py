@@ -112,7 +112,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from watcher.train.control import run_train_cli
+    from watcher.cli.train import run_train_cli
 
     return run_train_cli(args)
 

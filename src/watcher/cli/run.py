@@ -19,6 +19,7 @@ from watcher.config import (
     parse_config,
     resolve_config_path,
     seed_flag_overrides,
+    toml_error_message,
 )
 from watcher.errors import ConfigError
 
@@ -84,7 +85,7 @@ def resolve_run_config(args: argparse.Namespace, demo: bool, sim: Any = None) ->
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}; fix: correct the syntax at that line") from None
+        raise ConfigError(toml_error_message(path, e)) from None
     if demo and getattr(args, "config", None) and getattr(args, "num", None) is None:
         args.num = DEMO_NUM  # a demo of a full-size job (2,525 agentic examples) stays a demo
     data = apply_overrides(data, _overrides(args, data))

@@ -377,7 +377,7 @@ class Supervisor:
         return report.to_dict()
 
     def start_training(self) -> None:
-        from watcher.train.control import ensure_gate_export, start_training
+        from watcher.train.process import ensure_gate_export, start_training
 
         if self.train_proc is None or self.train_proc.poll() is not None:
             ensure_gate_export(self.run_dir)
@@ -385,11 +385,11 @@ class Supervisor:
             append_event(self.run_dir, "train", pid=self.train_proc.pid)
 
     def stop_training(self) -> None:
-        from watcher.train.control import stop_training
+        from watcher.train.process import stop_training
 
         stop_training(self.run_dir)
 
     def training_state(self) -> dict[str, Any] | None:
-        from watcher.train.control import read_training_state
+        from watcher.train.state import read_training_state
 
         return read_training_state(self.run_dir)

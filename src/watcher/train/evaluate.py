@@ -20,14 +20,10 @@ from typing import Any
 
 from watcher.config import BUNDLED_DATA
 from watcher.run.files import atomic_write_json
-from watcher.train.control import (
-    TrainConfig,
-    example_form,
-    first_user_prompt,
-    load_train_config,
-    read_jsonl,
-    train_dir,
-)
+from watcher.train.config import TrainConfig, load_train_config
+from watcher.train.data import example_form, first_user_prompt, read_jsonl
+from watcher.train.model import resolve_model_path
+from watcher.train.state import stage_dir, train_dir
 
 Scorer = Callable[[str, str], tuple[float, bool]]
 _THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -209,10 +205,31 @@ def run_evaluation(run_dir: Path, cfg: TrainConfig, model_path: Path | str, adap
     return result
 
 
+def format_eval_table(ev: dict[str, Any]) -> str:
+    if ev.get("skipped"):
+        return f"evaluation skipped: {ev['skipped']}"
+
+    def cell(d: dict[str, Any] | None) -> str:
+        if not d or d.get("mean_score") is None:
+            return f"{'--':>7} {'--':>6}"
+        return f"{d['mean_score']:7.3f} {d['pass_rate'] * 100:5.0f}%"
+
+    forms = sorted((ev.get("forms") or {}).items())
+    w = max([18] + [len(f) + 1 for f, _ in forms])
+    rows = [f"{'form':<{w}} {'before':>7} {'pass':>6}   {'after':>7} {'pass':>6}   {'n':>3}"]
+    for form, r in forms:
+        rows.append(f"{form:<{w}} {cell(r.get('before'))}   {cell(r.get('after'))}   "
+                    f"{(r.get('after') or {}).get('n', 0):>3}")
+    ov = ev.get("overall") or {}
+    rows.append(f"{'overall':<{w}} {cell(ov.get('before'))}   {cell(ov.get('after'))}   "
+                f"{(ov.get('after') or {}).get('n', 0):>3}")
+    if ev.get("error"):
+        rows.append(f"note: {ev['error']}")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m watcher.train.evaluate --run-dir DIR [--config FILE] [--adapter DIR]`: re-run the evaluation."""
-    from watcher.train.control import format_eval_table
-
     ap = argparse.ArgumentParser(prog="python -m watcher.train.evaluate")
     ap.add_argument("--run-dir", required=True)
     ap.add_argument("--config", default=None)
@@ -223,11 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_train_config(a.config or (tdir / "config.json" if (tdir / "config.json").exists() else None))
     adapter = Path(a.adapter) if a.adapter else None
     if adapter is None:
-        from watcher.train.control import stage_dir
-
         adapter = stage_dir(run_dir, len(cfg.stages) - 1, cfg.stages[-1])
-    from watcher.train.runner import resolve_model_path
-
     ev = run_evaluation(run_dir, cfg, resolve_model_path(cfg.model), adapter)
     print(format_eval_table(ev or {}))
     return 0

@@ -24,18 +24,11 @@ from typing import Any
 
 from watcher.errors import EXIT_USAGE, ConfigError, TrainError
 from watcher.run.files import JsonlAppender, read_json
-from watcher.train.control import (
-    MLX_MISSING,
-    StageConfig,
-    TrainConfig,
-    iter_stage_examples,
-    load_train_config,
-    read_jsonl,
-    stage_dir,
-    stage_signature,
-    train_dir,
-    update_state,
-)
+from watcher.train.config import StageConfig, TrainConfig, load_train_config
+from watcher.train.data import iter_stage_examples, read_jsonl
+from watcher.train.evaluate import run_evaluation
+from watcher.train.model import MLX_MISSING, resolve_model_path
+from watcher.train.state import stage_dir, stage_signature, train_dir, update_state
 
 
 class StopControl:
@@ -56,29 +49,6 @@ class StopControl:
         if not self.requested and self.flag.exists():
             self.requested = True
         return self.requested
-
-
-def resolve_model_path(model: str) -> Path:
-    """A local directory, or a hub id already in the offline cache; never downloads."""
-    p = Path(model).expanduser()
-    if p.exists():
-        if not (p / "config.json").exists():
-            raise TrainError(f"model directory {p} has no config.json; fix: point `model` in the train "
-                             "config at an mlx/Hugging Face model directory")
-        return p
-    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") != 1
-    if not looks_like_path:
-        try:
-            from huggingface_hub import snapshot_download
-
-            return Path(snapshot_download(model, local_files_only=True))
-        except Exception:  # not cached, or not a valid repo id: both mean "not available offline"
-            pass
-        raise TrainError(f"model '{model}' is not a local directory and not in the Hugging Face cache "
-                         f"(no download while training); fix: set `model` in the train config to a local "
-                         f"model directory, or download it first (huggingface-cli download {model})")
-    raise TrainError(f"model path {model} does not exist; fix: set `model` in the train config to an "
-                     "existing mlx model directory or a Hugging Face id")
 
 
 def model_layer_count(model_path: Path) -> int | None:
@@ -230,8 +200,6 @@ class Runner:
             resume, global_offset = sdir / "adapters.safetensors", global_offset + st.iters
 
         if cfg.eval.enabled:
-            from watcher.train.evaluate import run_evaluation
-
             self.state(phase="eval")
             ev = run_evaluation(self.run_dir, cfg, model_path, resume.parent if resume else None,
                                 should_stop=self.stop.should_stop)

@@ -1,0 +1,123 @@
+"""`watcher train`: start (or follow) LoRA training on a run's gated export and print its progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from watcher.errors import EXIT_USAGE
+from watcher.monitor.tail import FileTailer
+from watcher.run.files import read_json
+from watcher.run.paths import find_run
+from watcher.train.config import load_train_config
+from watcher.train.evaluate import format_eval_table
+from watcher.train.process import ensure_gate_export, start_training, stop_training
+from watcher.train.state import metrics_records, read_training_state, runner_alive, train_dir
+
+
+def find_run_dir(name: str | None) -> Path:
+    """`--run NAME` (or a path) under data/runs, the newest run when not given."""
+    if name and (Path(name) / "gate").is_dir():  # a path to a run that has an export: take it as is
+        return Path(name)
+    return Path(find_run(name))
+
+
+def _fmt_eta(s: float | None) -> str:
+    if s is None:
+        return "--"
+    s = int(s)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
+    """One headless progress line for a metrics record."""
+    stages = (snap or {}).get("stages") or []
+    k = int(rec.get("stage_index") or 0)
+    head = f"[train] stage {k + 1}/{len(stages) or '?'} {rec.get('stage')}"
+    it = f"it {rec.get('iteration')}/{rec.get('stage_iters', '?')}"
+    glob = f"({rec.get('global_iteration')}/{(snap or {}).get('total_iters', '?')})"
+    if rec.get("val_loss") is not None:
+        return f"{head}  {it} {glob}  val_loss {rec['val_loss']:.4f}"
+    mem = float(rec.get("peak_memory") or 0.0)
+    mem_s = f"{mem:.2f} GB" if mem >= 1 else f"{mem * 1000:.0f} MB"
+    return (f"{head}  {it} {glob}  train_loss {rec['train_loss']:.4f}  lr {rec.get('learning_rate', 0):.2e}  "
+            f"{rec.get('tokens_per_second') or 0:.0f} tok/s  peak {mem_s}  "
+            f"ETA {_fmt_eta((snap or {}).get('eta_s'))}")
+
+
+def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
+                    emit: Callable[[str], None], as_json: bool = False, poll_s: float = 0.5) -> dict[str, Any]:
+    """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it."""
+    tail = FileTailer(train_dir(run_dir) / "metrics.jsonl")
+    interrupted = 0
+    while True:
+        try:
+            snap = read_training_state(run_dir) or {}
+            for rec in metrics_records(tail):
+                emit(json.dumps(rec) if as_json else format_progress(rec, snap))
+            running = proc.poll() is None if proc is not None else snap.get("status") == "running"
+            if not running:
+                for rec in metrics_records(tail):
+                    emit(json.dumps(rec) if as_json else format_progress(rec, snap))
+                final = read_training_state(run_dir) or {}
+                final["interrupted"] = bool(interrupted)
+                return final
+            time.sleep(poll_s)
+        except KeyboardInterrupt:
+            interrupted += 1
+            if interrupted == 1:
+                emit("stopping: finishing the current step and saving the adapter (Ctrl-C again to kill)")
+                stop_training(run_dir)
+            elif proc is not None:
+                proc.kill()
+
+
+def run_train_cli(args: argparse.Namespace) -> int:
+    """`watcher train [--run NAME] [--config FILE] [--headless] [--json]`."""
+    as_json = bool(getattr(args, "json", False))
+    run_dir = find_run_dir(getattr(args, "run", None))
+    ensure_gate_export(run_dir)
+    report = read_json(run_dir / "gate" / "report.json", {}) or {}
+    if report.get("passed") is False:
+        # Train anyway (the export holds only records that passed every record check), but say so.
+        why = "; ".join(report.get("reasons") or []) or "see gate/report.json"
+        print(f"[train] warning: the gate FAILED for this run ({why}); training on its export anyway",
+              flush=True)
+    cfg = load_train_config(getattr(args, "config", None), run_dir)
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+
+    state = read_json(train_dir(run_dir) / "state.json", {}) or {}
+    if runner_alive(state):
+        emit(f"[train] following the training already running for {run_dir.name} (pid {state.get('pid')})")
+        proc = None
+    else:
+        proc = start_training(run_dir, cfg=cfg)
+        if not as_json:
+            emit(f"[train] run {run_dir.name}: {len(cfg.stages)} stage(s), {cfg.total_iters} iterations, "
+                 f"model {cfg.model}; log {train_dir(run_dir) / 'train.log'}")
+    final = follow_training(run_dir, proc, emit, as_json=as_json)
+    rc = proc.wait() if proc is not None else 0
+    status = final.get("status")
+    if as_json:
+        emit(json.dumps({"event": "train_end", "status": status, "error": final.get("error"),
+                         "iteration": final.get("iteration"), "eval": final.get("eval")}))
+    if status == "done":
+        if not as_json:
+            ev = final.get("eval")
+            emit(format_eval_table(ev) if ev else "[train] done (evaluation disabled)")
+        return 0
+    if status == "stopped":
+        if not as_json:
+            emit(f"[train] stopped at iteration {final.get('iteration')}/{final.get('total_iters')}; "
+                 f"run `watcher train --run {run_dir.name}` again to resume")
+        return 130 if final.get("interrupted") else 0
+    print(f"watcher train: {final.get('error') or 'training failed; see train/train.log'}", file=sys.stderr)
+    return EXIT_USAGE if rc == EXIT_USAGE else 3
