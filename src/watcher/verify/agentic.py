@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+import jsonschema
 
 ROLES = ("system", "user", "assistant", "tool")
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_\-]*\s*\n(.*?)\n?```\s*$", re.S)
@@ -92,46 +95,59 @@ def parse_example(text: str) -> tuple[Any, str | None]:
     return data, None
 
 
-# -- a small JSON-schema validator (type, required, properties, items, enum, additionalProperties) ----
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list,), "object": (dict,), "null": (type(None),),
-}
+# -- tool-argument validation: the jsonschema library (every keyword: anyOf, oneOf, $ref, minimum, ...) ----
+_REQUIRED_RE = re.compile(r"^'(.*)' is a required property$")
+_EXTRA_RE = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
-def _type_ok(value: Any, t: str) -> bool:
-    if t in ("integer", "number") and isinstance(value, bool):
-        return False  # bool is an int subclass in Python, not in JSON
-    if t == "integer" and isinstance(value, float):
-        return value.is_integer()
-    py = _TYPES.get(t)
-    return True if py is None else isinstance(value, py)
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _where(path: Any, root: str) -> str:
+    """`a.b[0]` for the argument at that JSON path; `arguments` for the whole object."""
+    out = root
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f"{out and '.'}{part}"
+    return out or "arguments"
+
+
+def _readable(err: jsonschema.ValidationError, root: str) -> list[str]:
+    """One line per problem, naming the argument and the failure."""
+    where = _where(err.absolute_path, root)
+    kw = err.validator
+    if kw == "type":
+        types = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        return [f"{where} should be {' or '.join(types)}, got {type(err.instance).__name__}"]
+    if kw == "required":
+        m = _REQUIRED_RE.match(err.message)
+        return [f"{where} lacks required '{m.group(1) if m else err.message}'"]
+    if kw == "additionalProperties" and isinstance(err.instance, dict):
+        props = (err.schema or {}).get("properties") or {}
+        extra = [k for k in err.instance if k not in props] or _EXTRA_RE.findall(err.message)
+        return [f"{where} has unknown key '{k}'" for k in extra]
+    if kw == "enum":
+        return [f"{where} must be one of {err.validator_value}"]
+    return [f"{where}: {err.message}"]
 
 
 def schema_errors(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    """Violations of the JSON-schema subset tool parameters use; [] when valid."""
+    """Violations of the JSON schema (any draft; 2020-12 unless `$schema` says otherwise); [] when
+    valid. An invalid schema is reported as one problem rather than raised."""
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+    except jsonschema.SchemaError as e:
+        return [f"the parameter schema is invalid: {e.message}"]
+    except (TypeError, ValueError) as e:  # not JSON-serialisable
+        return [f"the parameter schema is invalid: {e}"]
     errs: list[str] = []
-    where = path or "arguments"
-    t = schema.get("type")
-    if t is not None:
-        types = t if isinstance(t, list) else [t]
-        if not any(_type_ok(value, x) for x in types):
-            return [f"{where} should be {' or '.join(types)}, got {type(value).__name__}"]
-    if "enum" in schema and value not in schema["enum"]:
-        errs.append(f"{where} must be one of {schema['enum']}")
-    if isinstance(value, dict):
-        props = schema.get("properties") or {}
-        for req in schema.get("required") or []:
-            if req not in value:
-                errs.append(f"{where} lacks required '{req}'")
-        for k, v in value.items():
-            if k in props:
-                errs.extend(schema_errors(v, props[k], f"{path}.{k}" if path else k))
-            elif schema.get("additionalProperties") is False:
-                errs.append(f"{where} has unknown key '{k}'")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, v in enumerate(value):
-            errs.extend(schema_errors(v, schema["items"], f"{where}[{i}]"))
+    # Outer problems first, so the rubric's first message is about the argument object itself.
+    for err in sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), [str(x) for x in e.absolute_path])):
+        errs.extend(_readable(err, path))
     return errs
 
 
