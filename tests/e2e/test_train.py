@@ -259,7 +259,8 @@ def test_error_too_few_examples_and_layers(tmp_path: Path, tiny_model: Path) -> 
 
 
 def test_held_out_prompts_avoid_training_prompts(tmp_path: Path) -> None:
-    from watcher.train.evaluate import clean_output, held_out_prompts
+    from watcher.train.evaluate import held_out_prompts
+    from watcher.verify.text import strip_think
 
     run = _run_dir(tmp_path, n_train=40, n_valid=8, n_test=2)
     sys_msg = {"role": "system", "content": "You are a poet."}
@@ -276,8 +277,8 @@ def test_held_out_prompts_avoid_training_prompts(tmp_path: Path) -> None:
         assert all(f"Write a {form} about" in u for u in users)
     assert got["Haiku"][0][-1]["content"].startswith("Write a Haiku about a kite")  # from test.jsonl first
     assert got["Haiku"][-1][0] == sys_msg  # generated prompts keep the form's training system message
-    assert clean_output("<think>plan</think>\nline one\nline two") == "line one\nline two"
-    assert clean_output("<think>never closed") == ""
+    assert strip_think("<think>plan</think>\nline one\nline two").strip() == "line one\nline two"
+    assert strip_think("<think>never closed") == ""
 
 
 def test_config_syntax_errors_name_the_format(tmp_path: Path) -> None:

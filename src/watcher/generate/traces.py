@@ -7,10 +7,7 @@ rubric of the accepted attempt, the strategy section from the item's real attemp
 
 from __future__ import annotations
 
-import re
 from typing import Any
-
-_THINK_RE = re.compile(r"<think>(.*?)</think>", re.S | re.I)
 
 
 def confidence(score: float) -> str:
@@ -60,18 +57,6 @@ def build_synth_trace(heading: str, facts: dict[str, str], rubric: list[dict[str
 
 def _conf_word(score: float) -> str:
     return "high" if score >= 0.9 else "medium" if score >= 0.6 else "low"
-
-
-def split_think(text: str) -> tuple[str | None, str]:
-    """(reasoning inside the first <think> block or None, text without think blocks).
-    An unclosed leading <think> is treated as reasoning up to the first blank-line-separated poem."""
-    m = _THINK_RE.search(text)
-    if m:
-        return m.group(1).strip(), _THINK_RE.sub("", text).strip()
-    low = text.lstrip()
-    if low.lower().startswith("<think>"):
-        return low[7:].strip(), ""  # never closed: everything was reasoning, there is no answer
-    return None, text.strip()
 
 
 def natural_trace(reasoning: str | None) -> str:

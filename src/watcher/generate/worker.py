@@ -25,7 +25,7 @@ from watcher.errors import EXIT_FATAL, ConfigError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
-from watcher.generate.traces import build_synth_trace, natural_trace, split_think
+from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.providers.base import Completion, ProviderError
 from watcher.run.files import JsonlAppender, atomic_write_json, read_control, read_json
 from watcher.run.paths import RunPaths
@@ -43,6 +43,7 @@ from watcher.run.records import (
     encode_line,
     utc_now,
 )
+from watcher.verify.text import split_think
 
 log = logging.getLogger("watcher.generate.worker")
 

@@ -11,7 +11,6 @@ Writes train/eval.json:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -24,19 +23,9 @@ from watcher.train.config import TrainConfig, load_train_config
 from watcher.train.data import example_form, first_user_prompt, read_jsonl
 from watcher.train.model import resolve_model_path
 from watcher.train.state import stage_dir, train_dir
+from watcher.verify.text import strip_think
 
 Scorer = Callable[[str, str], tuple[float, bool]]
-_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-
-
-def clean_output(text: str) -> str:
-    """The poem: drop <think> blocks (an unclosed one means no poem was written)."""
-    if "</think>" in text:
-        text = text.rsplit("</think>", 1)[1]
-    text = _THINK_RE.sub("", text)
-    if "<think>" in text:
-        text = text.split("<think>", 1)[0]
-    return text.strip()
 
 
 def _bundled_lines(name: str) -> list[str]:
@@ -182,7 +171,7 @@ def run_evaluation(run_dir: Path, cfg: TrainConfig, model_path: Path | str, adap
     for i, (form, prompt) in enumerate(flat):
         sample: dict[str, Any] = {"form": form, "prompt": prompt[-1]["content"]}
         for label, outs in outputs.items():
-            poem = clean_output(outs[i])
+            poem = strip_think(outs[i]).strip()  # an unclosed <think>: no poem was written
             s: tuple[float, bool] | None = None
             if scorer is not None:
                 try:

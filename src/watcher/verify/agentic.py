@@ -23,6 +23,8 @@ from typing import Any
 
 import jsonschema
 
+from watcher.verify.rubric import RubricItem
+
 ROLES = ("system", "user", "assistant", "tool")
 _FENCE_RE = re.compile(r"^\s*```[A-Za-z0-9_\-]*\s*\n(.*?)\n?```\s*$", re.S)
 
@@ -56,8 +58,7 @@ class AgenticResult:
 def _item(criterion: str, expected: str, actual: str, score: float, explanation: str,
           instruction: str, weight: float = 1.0) -> dict[str, Any]:
     score = max(0.0, min(1.0, score))
-    return {"criterion": criterion, "expected": expected, "actual": actual, "score": round(score, 4),
-            "passed": score >= 1.0, "explanation": explanation, "instruction": instruction, "weight": weight}
+    return RubricItem(criterion, expected, actual, score, score >= 1.0, explanation, instruction, weight).to_dict()
 
 
 # -- parsing -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from watcher.generate.traces import build_synth_trace, natural_trace, split_think
+from watcher.generate.traces import build_synth_trace, natural_trace
+from watcher.verify.text import split_think
 
 RUBRIC = [
     {"criterion": "line_count", "expected": "14", "actual": "14", "score": 1.0, "instruction": "Write 14 lines."},

@@ -17,6 +17,7 @@ from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem
 from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id
+from watcher.verify.rubric import RubricItem
 
 JOB_MARKER = "[watcher-job:aba]"
 
@@ -141,8 +142,7 @@ def verify_aba(text: str, completion: Completion, token_budget: int) -> list[dic
                      f"input {ts['input']}, total {ts['total']}")
 
     def item(criterion: str, expected: str, actual: str, ok: bool, why: str, fix: str) -> dict[str, Any]:
-        return {"criterion": criterion, "expected": expected, "actual": actual, "score": 1.0 if ok else 0.0,
-                "passed": ok, "explanation": why, "instruction": "" if ok else fix, "weight": 1.0}
+        return RubricItem(criterion, expected, actual, 1.0 if ok else 0.0, ok, why, "" if ok else fix).to_dict()
 
     return [
         item("non_empty", "a non-empty answer", f"{len(body)} chars", bool(body),

@@ -15,8 +15,8 @@ from watcher.verify.forms.catalog import (
     list_forms,
 )
 from watcher.verify.forms.clean import clean_poem
-from watcher.verify.forms.constraints import RubricItem
 from watcher.verify.forms.score import VerifyResult, verify
+from watcher.verify.rubric import RubricItem
 
 __all__ = [
     "DEFAULT_FORMS", "Form", "RubricItem", "UnknownFormError", "VerifyResult", "clean_poem",

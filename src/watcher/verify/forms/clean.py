@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.S | re.I)
-_THINK_OPEN = re.compile(r"^\s*<(think|thinking|reasoning)>", re.I)
-_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.I)
+from watcher.verify.text import strip_think
+
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _RULE = re.compile(r"^\s*([-*_=])(\s*\1){2,}\s*$")
@@ -38,17 +37,6 @@ def _is_lead_chatter(line: str) -> bool:
     if not _LEAD_CHATTER.match(s):
         return False
     return s.endswith((":", "!")) or bool(_POEM_WORD.search(s)) or len(s.split()) <= 2
-
-
-def _strip_think(text: str) -> str:
-    text = _THINK_BLOCK.sub("\n", text)
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:  # a closing tag without its opening one: everything before it was reasoning
-        text = text[closes[-1].end():]
-    if _THINK_OPEN.match(text):
-        # Reasoning that never closed: the reply was cut off before any poem.
-        return ""
-    return text
 
 
 def _strip_fences(lines: list[str]) -> list[str]:
@@ -114,7 +102,7 @@ def clean_poem(text: str) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    text = _strip_think(text)
+    text = strip_think(text)
     lines = _strip_fences(text.split("\n"))
     # Horizontal rules separate chatter from the poem; treat them as paragraph breaks.
     lines = ["" if _RULE.match(ln) else ln.rstrip() for ln in lines]

@@ -6,29 +6,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from functools import cached_property, lru_cache
-from typing import Any
+from functools import lru_cache
 
 from watcher.verify.forms import phonetics as ph
 from watcher.verify.forms.clean import paragraphs
-
-
-@dataclass
-class RubricItem:
-    criterion: str
-    expected: str
-    actual: str
-    score: float
-    passed: bool
-    explanation: str
-    instruction: str
-    weight: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["score"] = round(self.score, 4)
-        return d
+from watcher.verify.rubric import RubricItem
 
 
 @lru_cache(maxsize=65536)
@@ -60,10 +42,6 @@ class Poem:
     def end_word(self, i: int) -> str:
         ws = self.words(i)
         return ws[-1] if ws else ""
-
-    @cached_property
-    def word_lines(self) -> list[tuple[str, ...]]:
-        return [self.words(i) for i in range(len(self.lines))]
 
 
 def line_similarity(a: Sequence[str], b: Sequence[str]) -> float:
