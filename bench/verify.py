@@ -17,7 +17,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from watcher.verify.forms import get_form, phonetics, verify
-    from watcher.verify.forms.constraints import Poem
+    from watcher.verify.forms.constraints.base import Poem
 
     t0 = time.perf_counter()
     d = phonetics.load_dictionary()

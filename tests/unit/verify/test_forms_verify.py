@@ -17,7 +17,7 @@ from watcher.verify.forms import (
     list_forms,
     verify,
 )
-from watcher.verify.forms.constraints import Poem
+from watcher.verify.forms.constraints.base import Poem
 from watcher.verify.forms.phonetics import line_rhyme_score
 from watcher.verify.forms.phonetics import line_syllable_range as syllable_range
 

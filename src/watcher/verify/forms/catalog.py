@@ -8,22 +8,11 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from watcher.verify.forms.constraints import (
-    Constraint,
-    EndWordRotation,
-    LineCount,
-    Meter,
-    NamesPerson,
-    Poem,
-    Qafiya,
-    Radif,
-    Refrain,
-    RhymeScheme,
-    StanzaShape,
-    Syllables,
-    TerzaRima,
-    pantoum_pairs,
-)
+from watcher.verify.forms.constraints.base import Constraint, Poem
+from watcher.verify.forms.constraints.lines import LineCount, NamesPerson, StanzaShape, Syllables
+from watcher.verify.forms.constraints.meter import Meter
+from watcher.verify.forms.constraints.refrains import EndWordRotation, Refrain, pantoum_pairs
+from watcher.verify.forms.constraints.rhyme import Qafiya, Radif, RhymeScheme, TerzaRima
 
 
 class UnknownFormError(ValueError):

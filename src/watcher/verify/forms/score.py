@@ -7,7 +7,7 @@ from typing import Any
 
 from watcher.verify.forms.catalog import get_form
 from watcher.verify.forms.clean import clean_poem
-from watcher.verify.forms.constraints import Poem
+from watcher.verify.forms.constraints.base import Poem
 from watcher.verify.rubric import RubricItem
 
 

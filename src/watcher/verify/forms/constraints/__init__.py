@@ -1,0 +1,1 @@
+"""Composable form constraints, grouped by what they check: base, lines, rhyme, refrains, meter."""
