@@ -58,7 +58,7 @@ from zlib import crc32
 
 import msgspec
 
-from watcher.config import RunConfig
+from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
 from watcher.gate.checks import (
     CHECKS,
@@ -83,9 +83,11 @@ from watcher.gate.export import (
     fill_empty_splits,
     trace_content,
 )
+from watcher.generate.jobs import make_job
 from watcher.run.files import atomic_write_json
 from watcher.run.paths import dataset_path, gate_dir, load_run_config
 from watcher.run.records import GATE_RECORD_TYPES
+from watcher.verify.forms.catalog import DEFAULT_FORMS, get_form
 
 
 @dataclass
@@ -126,45 +128,29 @@ def _fold(name: str) -> str:
     return re.sub(r"[\s_-]+", "", name).casefold()
 
 
-def _form_namer() -> Any:
-    """watcher.verify.forms.get_form(name).name, or None while the catalog is unavailable."""
+def _canon_form(name: str) -> str:
+    """The catalog's name of a form (records carry it), or the spelling as it is when unknown."""
     try:
-        from watcher.verify.forms import get_form  # lazy: the catalog is optional for the gate
-    except ImportError:
-        return None
-
-    def canon(name: str) -> str:
-        try:
-            return get_form(name).name
-        except Exception:  # unknown to the catalog: keep the spelling as it is
-            return name
-
-    return canon
+        return get_form(name).name
+    except Exception:  # unknown to the catalog
+        return name
 
 
 def group_targets(cfg: RunConfig) -> tuple[dict[str, int] | None, str | None]:
     """(targets per group, or None with a note saying why balance cannot be judged). The job's own
     `targets()` (what the planner made) when it can be built, else computed from the config."""
     try:
-        from watcher.generate.jobs import make_job
-
         return dict(make_job(cfg).targets()), None
     except Exception:  # the job's inputs (prompt list, form catalog) may be unavailable here
         pass
     if cfg.job == "poetry":
         names = list(cfg.poetry.forms)
         if not names:
-            try:
-                from watcher.verify.forms import DEFAULT_FORMS
-            except ImportError:
-                return None, "balance skipped: poetry.forms is empty and watcher.verify.forms.DEFAULT_FORMS is unavailable"
             names = list(DEFAULT_FORMS)
         return {n: cfg.poetry.num for n in names}, None
     if cfg.job == "agentic" and cfg.agentic is not None:
         return {c.name: c.target for c in cfg.agentic.categories}, None
     if cfg.job == "aba" and cfg.aba is not None:
-        from watcher.config import bundled_file
-
         try:
             path = bundled_file(cfg.aba.prompts_file)
             n = sum(1 for ln in path.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
@@ -273,7 +259,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
         notes.append(why)
     if g.balance and targets is not None and state is not None:
         # Records carry the catalog's canonical form names ("Shakespearean sonnet" for "sonnet").
-        canon = _form_namer() if cfg.job == "poetry" else None
+        canon = _canon_form if cfg.job == "poetry" else None
         folded: dict[str, str] = {}
         for k in targets:
             folded[_fold(k)] = k

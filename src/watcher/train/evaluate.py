@@ -23,6 +23,7 @@ from watcher.train.config import TrainConfig, load_train_config
 from watcher.train.data import example_form, first_user_prompt, read_jsonl
 from watcher.train.model import resolve_model_path
 from watcher.train.state import stage_dir, train_dir
+from watcher.verify.forms.score import verify
 from watcher.verify.text import strip_think
 
 Scorer = Callable[[str, str], tuple[float, bool]]
@@ -83,17 +84,10 @@ def held_out_prompts(run_dir: Path, forms: list[str], per_form: int) -> dict[str
     return out
 
 
-def default_scorer() -> tuple[Scorer | None, str | None]:
-    try:
-        from watcher.verify.forms import verify
-    except ImportError as e:
-        return None, f"the verifier (watcher.verify.forms.verify) is not available: {e}"
-
-    def score(text: str, form: str) -> tuple[float, bool]:
-        r = verify(text, form)
-        return float(r.score), bool(r.passed)
-
-    return score, None
+def verifier_score(text: str, form: str) -> tuple[float, bool]:
+    """The form verifier's (score, passed): the default Scorer."""
+    r = verify(text, form)
+    return float(r.score), bool(r.passed)
 
 
 def _summary(scores: list[tuple[float, bool] | None]) -> dict[str, Any]:
@@ -162,9 +156,7 @@ def run_evaluation(run_dir: Path, cfg: TrainConfig, model_path: Path | str, adap
         del model
 
     if scorer is None:
-        scorer, err = default_scorer()
-        if err:
-            result["error"] = err
+        scorer = verifier_score
     all_scores: dict[str, list[tuple[float, bool] | None]] = {"before": [], "after": []}
     per_form: dict[str, dict[str, list[tuple[float, bool] | None]]] = {f: {"before": [], "after": []} for f in forms}
     errors: list[str] = []
