@@ -10,7 +10,7 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
-from watcher.run.paths import find_run, load_run_config, runs_root
+from watcher.run.paths import RunPaths, find_run, load_run_config, runs_root
 
 
 def format_report(rep: GateReport) -> str:
@@ -39,7 +39,7 @@ def format_report(rep: GateReport) -> str:
         lines.append(f"exported ({rep.trace_style} traces): {ex} → {rep.export_dir}")
     for n in rep.notes:
         lines.append(f"note: {n}")
-    lines.append(f"report: {Path(rep.run_dir) / 'gate' / 'report.json'} ({rep.duration_s:.2f}s)")
+    lines.append(f"report: {RunPaths(Path(rep.run_dir)).gate_report} ({rep.duration_s:.2f}s)")
     if rep.passed:
         lines.append("PASS")
     else:

@@ -14,11 +14,11 @@ from typing import Any
 from watcher.errors import EXIT_USAGE
 from watcher.monitor.tail import FileTailer
 from watcher.run.files import read_json
-from watcher.run.paths import find_run
+from watcher.run.paths import RunPaths, find_run
 from watcher.train.config import load_train_config
 from watcher.train.evaluate import format_eval_table
 from watcher.train.process import ensure_gate_export, start_training, stop_training
-from watcher.train.state import metrics_records, read_training_state, runner_alive, train_dir
+from watcher.train.state import metrics_records, read_training_state, runner_alive
 
 
 def find_run_dir(name: str | None) -> Path:
@@ -54,7 +54,7 @@ def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
 def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
                     emit: Callable[[str], None], as_json: bool = False, poll_s: float = 0.5) -> dict[str, Any]:
     """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it."""
-    tail = FileTailer(train_dir(run_dir) / "metrics.jsonl")
+    tail = FileTailer(RunPaths(run_dir).train_metrics)
     interrupted = 0
     while True:
         try:
@@ -83,7 +83,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     run_dir = find_run_dir(getattr(args, "run", None))
     ensure_gate_export(run_dir)
-    report = read_json(run_dir / "gate" / "report.json", {}) or {}
+    report = read_json(RunPaths(run_dir).gate_report, {}) or {}
     if report.get("passed") is False:
         # Train anyway (the export holds only records that passed every record check), but say so.
         why = "; ".join(report.get("reasons") or []) or "see gate/report.json"
@@ -94,7 +94,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
     def emit(line: str) -> None:
         print(line, flush=True)
 
-    state = read_json(train_dir(run_dir) / "state.json", {}) or {}
+    state = read_json(RunPaths(run_dir).train_state, {}) or {}
     if runner_alive(state):
         emit(f"[train] following the training already running for {run_dir.name} (pid {state.get('pid')})")
         proc = None
@@ -102,7 +102,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
         proc = start_training(run_dir, cfg=cfg)
         if not as_json:
             emit(f"[train] run {run_dir.name}: {len(cfg.stages)} stage(s), {cfg.total_iters} iterations, "
-                 f"model {cfg.model}; log {train_dir(run_dir) / 'train.log'}")
+                 f"model {cfg.model}; log {RunPaths(run_dir).train_log}")
     final = follow_training(run_dir, proc, emit, as_json=as_json)
     rc = proc.wait() if proc is not None else 0
     status = final.get("status")

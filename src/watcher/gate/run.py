@@ -85,7 +85,7 @@ from watcher.gate.export import (
 )
 from watcher.generate.jobs import make_job
 from watcher.run.files import atomic_write_json
-from watcher.run.paths import dataset_path, gate_dir, load_run_config
+from watcher.run.paths import RunPaths, dataset_path, gate_dir, load_run_config
 from watcher.run.records import GATE_RECORD_TYPES
 from watcher.verify.forms.catalog import DEFAULT_FORMS, get_form
 
@@ -296,7 +296,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     report.reasons = reasons
     report.passed = not reasons
     report.duration_s = round(time.perf_counter() - t_start, 3)
-    atomic_write_json(out_dir / "report.json", report.to_dict())
+    atomic_write_json(RunPaths(run_dir).gate_report, report.to_dict())
     return report
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from watcher.config import BUNDLED_DATA
 from watcher.run.files import atomic_write_json
+from watcher.run.paths import RunPaths
 from watcher.train.config import TrainConfig, load_train_config
 from watcher.train.data import example_form, first_user_prompt, read_jsonl
 from watcher.train.model import resolve_model_path
@@ -50,21 +51,21 @@ def held_out_prompts(run_dir: Path, forms: list[str], per_form: int) -> dict[str
     """Up to per_form chat prompts per form whose user prompt (and, when generated, topic) training
     never saw. A system message the training data uses for that form is kept, so the adapter is
     asked the way it was taught."""
-    gate = Path(run_dir) / "gate"
+    paths = RunPaths(Path(run_dir))
     seen: set[str] = set()
     system_of: dict[str, list[dict[str, str]]] = {}
     by_fold = {f.casefold(): f for f in forms}
     for split in ("train", "valid"):
-        if (gate / f"{split}.jsonl").exists():
-            for e in read_jsonl(gate / f"{split}.jsonl"):
+        if paths.export_split(split).exists():
+            for e in read_jsonl(paths.export_split(split)):
                 seen.add(first_user_prompt(e).strip().casefold())
                 form = by_fold.get((example_form(e) or "").casefold())
                 if form and form not in system_of:
                     system_of[form] = [m for m in _head(e) if m["role"] == "system"]
     out: dict[str, list[list[dict[str, str]]]] = {f: [] for f in forms}
     used: set[str] = set()
-    if (gate / "test.jsonl").exists():
-        for e in read_jsonl(gate / "test.jsonl"):
+    if paths.export_split("test").exists():
+        for e in read_jsonl(paths.export_split("test")):
             form = by_fold.get((example_form(e) or "").casefold())
             p = first_user_prompt(e).strip()
             if form and p and p.casefold() not in seen | used and len(out[form]) < per_form:
@@ -117,10 +118,10 @@ def forms_for_eval(run_dir: Path, cfg: TrainConfig) -> list[str]:
     if cfg.eval.forms:
         return list(cfg.eval.forms)
     forms: dict[str, None] = {}
-    gate = Path(run_dir) / "gate"
+    paths = RunPaths(Path(run_dir))
     for split in ("train", "test"):
-        if (gate / f"{split}.jsonl").exists():
-            for e in read_jsonl(gate / f"{split}.jsonl"):
+        if paths.export_split(split).exists():
+            for e in read_jsonl(paths.export_split(split)):
                 f = example_form(e)
                 if f:
                     forms.setdefault(f, None)
@@ -139,7 +140,7 @@ def run_evaluation(run_dir: Path, cfg: TrainConfig, model_path: Path | str, adap
                               "forms": {}, "overall": {}, "samples": [], "time": time.time()}
     if not forms:
         result["skipped"] = "no poetry forms in the gated data (nothing for the form verifier to score)"
-        atomic_write_json(train_dir(run_dir) / "eval.json", result)
+        atomic_write_json(RunPaths(run_dir).train_eval, result)
         return result
     prompts = held_out_prompts(run_dir, forms, cfg.eval.prompts_per_form)
     flat = [(f, p) for f in forms for p in prompts[f]]
@@ -182,7 +183,7 @@ def run_evaluation(run_dir: Path, cfg: TrainConfig, model_path: Path | str, adap
     result["overall"] = {label: _summary(all_scores[label]) for label in outputs}
     if errors and "error" not in result:
         result["error"] = f"{len(errors)} output(s) could not be scored, e.g. {errors[0]}"
-    atomic_write_json(train_dir(run_dir) / "eval.json", result)
+    atomic_write_json(RunPaths(run_dir).train_eval, result)
     return result
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from watcher.errors import EXIT_USAGE, ConfigError, TrainError
 from watcher.run.files import JsonlAppender, read_json
+from watcher.run.paths import RunPaths
 from watcher.train.config import StageConfig, TrainConfig, load_train_config
 from watcher.train.data import iter_stage_examples, read_jsonl
 from watcher.train.evaluate import run_evaluation
@@ -109,10 +110,11 @@ class MetricsCallback:
 class Runner:
     def __init__(self, run_dir: Path, cfg: TrainConfig, stop: StopControl) -> None:
         self.run_dir = run_dir
+        self.paths = RunPaths(Path(run_dir))
         self.tdir = train_dir(run_dir)
         self.cfg = cfg
         self.stop = stop
-        self.metrics = JsonlAppender(self.tdir / "metrics.jsonl", fsync_interval=1.0)
+        self.metrics = JsonlAppender(self.paths.train_metrics, fsync_interval=1.0)
 
     def state(self, **fields: Any) -> dict[str, Any]:
         return update_state(self.run_dir, **fields)
@@ -120,11 +122,11 @@ class Runner:
     # -- checks that need no mlx, so they fail fast --
 
     def prepare_data(self) -> list[Path]:
-        gate = self.run_dir / "gate"
+        split_file = self.paths.export_split
         for split in ("train", "valid"):
-            if not (gate / f"{split}.jsonl").exists():
-                raise TrainError(f"{gate / (split + '.jsonl')} is missing; fix: run `watcher gate` first")
-        train_all, valid_all = read_jsonl(gate / "train.jsonl"), read_jsonl(gate / "valid.jsonl")
+            if not split_file(split).exists():
+                raise TrainError(f"{split_file(split)} is missing; fix: run `watcher gate` first")
+        train_all, valid_all = read_jsonl(split_file("train")), read_jsonl(split_file("valid"))
         bs = self.cfg.batch_size
         dirs = []
         for k, st in enumerate(self.cfg.stages):
@@ -153,7 +155,7 @@ class Runner:
     def run(self) -> int:
         cfg = self.cfg
         sig = stage_signature(cfg)
-        prev = read_json(self.tdir / "state.json", {}) or {}
+        prev = read_json(self.paths.train_state, {}) or {}
         same = prev.get("signature") == sig
         completed: list[str] = list(prev.get("completed") or []) if same else []
         saved_stage = prev.get("stage_index") if same else None

@@ -20,11 +20,12 @@ from typing import Any
 
 from watcher.monitor.tail import FileTailer
 from watcher.run.files import atomic_write_json, pid_alive, read_json
+from watcher.run.paths import RunPaths
 from watcher.train.config import StageConfig, TrainConfig
 
 
 def train_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "train"
+    return RunPaths(Path(run_dir)).train
 
 
 def stage_dir(run_dir: Path, index: int, stage: StageConfig) -> Path:
@@ -40,7 +41,7 @@ def stage_signature(cfg: TrainConfig) -> list[dict[str, Any]]:
 
 
 def update_state(run_dir: Path, **fields: Any) -> dict[str, Any]:
-    path = train_dir(run_dir) / "state.json"
+    path = RunPaths(Path(run_dir)).train_state
     state = read_json(path, {}) or {}
     state.update(fields, updated_at=time.time())
     atomic_write_json(path, state)
@@ -133,15 +134,16 @@ def read_training_state(run_dir: Path) -> dict[str, Any] | None:
     ([(global iteration, loss)]), tokens_per_second, peak_memory (GB), eta_s, eval (eval.json or
     None), error, pid. None when the run has never been trained.
     """
-    tdir = train_dir(Path(run_dir))
-    state = read_json(tdir / "state.json")
-    if state is None and not (tdir / "metrics.jsonl").exists():
+    paths = RunPaths(Path(run_dir))
+    tdir = paths.train
+    state = read_json(paths.train_state)
+    if state is None and not paths.train_metrics.exists():
         return None
     state = state or {}
     key = str(tdir.resolve())
     agg = _AGGREGATES.get(key)
     if agg is None:
-        agg = _AGGREGATES[key] = _Aggregate(tdir / "metrics.jsonl")
+        agg = _AGGREGATES[key] = _Aggregate(paths.train_metrics)
     agg.update()
     status = state.get("status") or "stopped"
     error = state.get("error")
@@ -168,7 +170,7 @@ def read_training_state(run_dir: Path) -> dict[str, Any] | None:
         "tokens_per_second": last.get("tokens_per_second"),
         "peak_memory": last.get("peak_memory"),
         "eta_s": eta,
-        "eval": agg.read_eval(tdir / "eval.json"),
+        "eval": agg.read_eval(paths.train_eval),
         "error": error,
         "pid": state.get("pid"),
     }

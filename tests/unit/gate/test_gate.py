@@ -15,7 +15,7 @@ from helpers import ROOT
 
 from watcher.config import RunConfig, apply_overrides, dump_config, load_config, parse_config
 from watcher.errors import ConfigError
-from watcher.gate.run import run_gate
+from watcher.gate.run import GateReport, run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.run.paths import dataset_path, find_run, list_runs, load_run_config, rejects_path, runs_root
 from watcher.run.records import Accepted, Usage, encode_line, item_id
@@ -90,6 +90,16 @@ def defective_dataset(path: Path) -> None:
 
 EXPECTED = {"partial_tail": 1, "valid_json": 2, "schema": 1, "finish_reason": 1, "nonempty": 1, "min_score": 1,
             "traces": 1, "token_budget": 0, "exact_duplicate": 1, "duplicate_id": 1, "near_duplicate": 1}
+
+
+def test_report_json_reads_back_as_the_same_report(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "r1"
+    write_config(run_dir, **{"gate.max_corrupt_share": 0.2})
+    defective_dataset(run_dir / "dataset.jsonl")
+    rep = run_gate(run_dir)
+    back = GateReport.from_dict(json.loads((run_dir / "gate" / "report.json").read_text()))
+    assert back == rep
+    assert back.check("near_duplicate").count == 1 and back.to_dict() == rep.to_dict()
 
 
 def test_exact_counts_per_check(tmp_path: Path) -> None:
