@@ -23,7 +23,8 @@ import httpx
 from watcher.config import parse_config
 from watcher.generate.supervisor import prepare_run
 from watcher.run.files import atomic_write_json
-from watcher.simulator.server import SimConfig, SimServer
+from watcher.simulator.config import SimConfig
+from watcher.simulator.server import SimServer
 
 KEY = "sim-key"
 

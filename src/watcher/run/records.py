@@ -166,3 +166,11 @@ def item_id(job: str, key: str, replicate: int) -> str:
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- reader subsets: the fields one reader decodes of a record line, nothing more -------------------
+class IdRound(msgspec.Struct):
+    """Resume (generate/plan.py): an accepted or rejected line's item id and, for rejects, its round."""
+
+    id: str
+    round: int = 0
