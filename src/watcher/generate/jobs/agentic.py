@@ -54,7 +54,7 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
 
 
 def tool_schema_json(tools: list[dict[str, Any]]) -> str:
-    """Declared tools as OpenAI function schemas, one per line (compact, and easy to parse back)."""
+    """Declared tools as OpenAI function schemas, one per line: compact, for the prompt."""
     return "\n".join(json.dumps({"type": "function", "function": t}, ensure_ascii=False) for t in tools)
 
 
