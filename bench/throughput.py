@@ -11,6 +11,7 @@ answered 429. Baseline, measured in the same run: one request at a time with a f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -22,8 +23,10 @@ import httpx
 
 from watcher.config import parse_config
 from watcher.generate.supervisor import prepare_run
+from watcher.providers.base import SIM_META_HEADER
 from watcher.run.files import atomic_write_json
-from watcher.simulator.server import SimConfig, SimServer
+from watcher.simulator.config import SimConfig
+from watcher.simulator.server import SimServer
 
 KEY = "sim-key"
 
@@ -67,10 +70,13 @@ def run_baseline(sim: SimServer, seconds: float) -> tuple[float, int, int]:
     """One request at a time; after a 429, a fixed 2 s sleep (no Retry-After, no concurrency)."""
     ok = sent = limited = 0
     body = {"model": "base", "max_tokens": 200, "messages": [{"role": "user", "content": "Write a Haiku about rain in a calm tone"}]}
+    # The sim metadata a simulated backend sends, so the baseline gets the same haiku answers as the worker.
+    meta = json.dumps({"job": "poetry", "kind": "generate", "group": "Haiku", "topic": "rain", "tone": "calm"})
     t0 = time.monotonic()
     with httpx.Client(timeout=10) as c:
         while time.monotonic() - t0 < seconds:
-            r = c.post(f"{sim.base_url_openai}/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"})
+            r = c.post(f"{sim.base_url_openai}/chat/completions", json=body,
+                       headers={"Authorization": f"Bearer {KEY}", SIM_META_HEADER: meta})
             sent += 1
             if r.status_code == 429:
                 limited += 1

@@ -15,7 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture
 def make_sim():
     """Start simulators with SimConfig overrides; all are stopped after the test."""
-    from watcher.simulator.server import SimConfig, SimServer
+    from watcher.simulator.config import SimConfig
+    from watcher.simulator.server import SimServer
 
     started = []
 

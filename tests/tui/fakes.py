@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
+from watcher.run.records import FAIL_BELOW_MIN, FAIL_EMPTY, FAIL_TIMEOUT, FAIL_TRUNCATED
 
 T0 = 1_763_700_000.0  # fixed start time
 ELAPSED = 2537.0
@@ -36,7 +37,7 @@ FINISH = {
     "claude-haiku-4-5": {"stop": 402, "length": 11, "content_filter": 0, "error": 3},
     "moonshotai/kimi-k2": {"stop": 310, "length": 24, "content_filter": 2, "tool_calls": 1, "error": 6},
 }
-FAILURES = {"FAIL_BELOW_MIN_SCORE": 21, "FAIL_TRUNCATED": 11, "FAIL_TIMEOUT": 3, "FAIL_EMPTY": 2}
+FAILURES = {FAIL_BELOW_MIN: 21, FAIL_TRUNCATED: 11, FAIL_TIMEOUT: 3, FAIL_EMPTY: 2}
 
 
 def make_workers(n: int = 2) -> tuple[WorkerStats, ...]:

@@ -71,7 +71,8 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
 
 
 def start_simulator(port: int = 0):
-    from watcher.simulator.server import SimConfig, SimServer
+    from watcher.simulator.config import SimConfig
+    from watcher.simulator.server import SimServer
 
     # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
     sim = SimServer(SimConfig(api_key=SIM_KEY, latency_s=0.4, defect_rate=0.35, error_500=0.02,

@@ -16,6 +16,7 @@ import msgspec
 
 from watcher.config import RunConfig
 from watcher.generate.jobs.base import Job, WorkItem
+from watcher.run.records import IdRound
 
 
 def assign_backends(items: list[WorkItem], cfg: RunConfig) -> list[WorkItem]:
@@ -48,11 +49,6 @@ def shard(items: list[WorkItem], backend: str, index: int, shards: int) -> list[
     return [it for it in items if it.backend == backend and shard_of(it.id, shards) == index]
 
 
-class _IdOnly(msgspec.Struct):
-    id: str
-    round: int = 0
-
-
 @dataclass
 class ResumeState:
     accepted: set[str]
@@ -70,7 +66,7 @@ class ResumeState:
 
 
 def _scan(path: Path):
-    dec = msgspec.json.Decoder(_IdOnly)
+    dec = msgspec.json.Decoder(IdRound)
     bad = 0
     try:
         f = path.open("rb")

@@ -110,7 +110,7 @@ class Supervisor:
     """Implements watcher.run.control.RunControl for a run directory."""
 
     def __init__(self, run_dir: Path, cfg: RunConfig | None = None, *, env: dict[str, str] | None = None,
-                 on_detach=None, feed_size: int = 200) -> None:
+                 feed_size: int = 200) -> None:
         self.run_dir = run_dir
         self.cfg = cfg or load_config(run_dir / "config.toml")[0]
         self.paths = RunPaths(run_dir, self.cfg.output)
@@ -123,7 +123,6 @@ class Supervisor:
         self.relayout: set[str] = set()
         self.desired: dict[str, int] = {}
         self.train_proc: subprocess.Popen | None = None
-        self.on_detach = on_detach
         self.stats = open_run_stats(run_dir, self.cfg, feed_size)
 
     # -- starting -----------------------------------------------------------------------------
@@ -317,8 +316,6 @@ class Supervisor:
         self.detached = True
         self._write_supervisor()
         append_event(self.run_dir, "detach")
-        if self.on_detach:
-            self.on_detach()
 
     def _pick_backend(self, adding: bool) -> str | None:
         """Add to the backend with the fewest workers; remove from the one with the most (keep ≥ 1)."""

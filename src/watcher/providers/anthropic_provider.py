@@ -18,6 +18,7 @@ from watcher.providers.base import (
     flatten_content,
     normalise_finish_reason,
     redact,
+    sim_headers,
 )
 from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_TIMEOUT
 
@@ -62,6 +63,9 @@ class AnthropicProvider:
         tools = to_anthropic_tools(req.tools)
         if tools:
             params["tools"] = tools
+        headers = sim_headers(self.cfg.simulated, req)
+        if headers:
+            params["extra_headers"] = headers
         if req.thinking_budget > 0:
             # The API needs max_tokens > budget_tokens and refuses a temperature other than 1 with thinking.
             params["thinking"] = {"type": "enabled", "budget_tokens": req.thinking_budget}

@@ -6,9 +6,10 @@ concurrency live in `client.BackendClient`, so every retry is counted and shown.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from watcher.run.records import (
     FAIL_AUTH,
@@ -24,6 +25,28 @@ ERROR_KINDS = (FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER, FA
 RETRYABLE_KINDS = frozenset({FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER})
 
 
+# What a simulated backend is told about a request, as JSON in this header. Only backends with
+# `simulated = true` get it: the simulator answers from it and never reads prompt wording, and real
+# models see exactly the prompts, nothing added for the simulator.
+SIM_META_HEADER = "x-watcher-sim"
+
+
+class SimMeta(TypedDict, total=False):
+    job: str  # poetry | agentic | aba
+    kind: str  # generate | retry (feedback turns follow) | judge
+    group: str  # form, category or variant
+    item: str  # the work item's id
+    think: bool  # the prompt asks for a <think> section
+    topic: str
+    tone: str  # poetry
+    language: str  # agentic scenario
+    domain: str
+    min_tool_calls: int
+    tools: list[dict[str, Any]]  # agentic: the category's declared tool schemas
+    budget_stated: bool  # aba: the variant's system prompt states the token budget
+    token_budget: int
+
+
 @dataclass
 class Request:
     system: str | None
@@ -34,6 +57,15 @@ class Request:
     reasoning_effort: str | None = None  # openai-style reasoning models
     # Neutral tool schemas {"name", "description", "parameters" (JSON schema)}; each provider converts.
     tools: list[dict[str, Any]] | None = None
+    sim_meta: SimMeta | None = None  # filled by jobs; sent to simulated backends only (sim_headers)
+
+
+def sim_headers(simulated: bool, req: Request) -> dict[str, str] | None:
+    """The per-request `extra_headers` of a call: the sim metadata header, for simulated backends only."""
+    if not simulated or not req.sim_meta:
+        return None
+    # ASCII JSON: header values must be latin-1, and topics may not be.
+    return {SIM_META_HEADER: json.dumps(req.sim_meta, separators=(",", ":"))}
 
 
 @dataclass

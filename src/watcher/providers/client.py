@@ -69,13 +69,6 @@ class BackendClient:
         left = self.limiter.cooling()
         return time.time() + left if left > 0 else None
 
-    def counters(self) -> dict[str, object]:
-        return {"in_flight": self.in_flight, "concurrency": self.concurrency, "calls": self.calls,
-                "successes": self.successes, "errors": self.errors, "retries": self.retries,
-                "rate_limit_waits": self.rate_limit_waits, "throttle_waits": self.throttle_waits,
-                "rate_limited_until": self.rate_limited_until, "last_error": self.last_error,
-                "last_error_at": self.last_error_at, "errors_by_kind": dict(self.errors_by_kind)}
-
     def _event(self, kind: str, detail: str) -> None:
         if self.on_event is not None:
             try:

@@ -17,6 +17,7 @@ from watcher.providers.base import (
     error_from_status,
     normalise_finish_reason,
     redact,
+    sim_headers,
 )
 from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_SERVER, FAIL_TIMEOUT
 
@@ -74,6 +75,9 @@ class OpenAIProvider:
         tools = to_openai_tools(req.tools)
         if tools:
             params["tools"] = tools
+        headers = sim_headers(self.cfg.simulated, req)
+        if headers:
+            params["extra_headers"] = headers
         return params
 
     async def complete(self, req: Request) -> Completion:

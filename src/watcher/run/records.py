@@ -213,3 +213,11 @@ class GateAbaRecord(GateRecord, kw_only=True):
 
 GATE_RECORD_TYPES: dict[str, type[GateRecord]] = {
     "poetry": GatePoetryRecord, "agentic": GateAgenticRecord, "aba": GateAbaRecord}
+
+
+# Resume (generate/plan.py).
+class IdRound(msgspec.Struct):
+    """Resume (generate/plan.py): an accepted or rejected line's item id and, for rejects, its round."""
+
+    id: str
+    round: int = 0

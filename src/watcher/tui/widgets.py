@@ -87,9 +87,7 @@ def num(x: float | None, fmt: str = ".2f") -> str:
 
 
 def humanize_reason(word: str) -> str:
-    w = word.lower()
-    w = w[5:] if w.startswith("fail_") else w
-    return w.replace("_", " ")
+    return word.replace("_", " ")
 
 
 # -- a run header --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from watcher.config import load_config, parse_config
+from watcher.config import load_config
 from watcher.errors import ConfigError
 from watcher.generate.jobs import make_job
 from watcher.generate.jobs.aba import AbaJob, read_prompts, token_stats, verify_aba
@@ -52,14 +52,13 @@ def test_request_is_the_bare_experiment(job):
     it = job.items()[1]
     for history in ([], [("some earlier text", None)]):
         req = job.request(replace(it, backend="gemini"), 512, 0.7, True, history)
-        assert req.system == job.system_prompt("treatment")  # no marker for a real backend, no <think> request
+        assert req.system == job.system_prompt("treatment")  # exactly the variant's prompt, no <think> request
         assert req.messages == [{"role": "user", "content": it.prompt}]
         assert req.max_tokens == 4096 and req.temperature == 0.7
-    data = job.cfg.model_dump(mode="json", exclude_none=True)
-    data["backends"]["gemini"]["simulated"] = True
-    sim_job = AbaJob(parse_config(data))
-    req = sim_job.request(replace(it, backend="gemini"), 512, 0.7, False, [])
-    assert req.system == "[watcher-job:aba]\n" + job.system_prompt("treatment")
+    # What the simulator is told travels beside the prompt (a header simulated backends alone get).
+    assert req.sim_meta == {"job": "aba", "kind": "generate", "group": "treatment", "item": it.id,
+                            "budget_stated": True, "token_budget": 2000}
+    assert job.request(job.items()[0], 512, 0.7, False, []).sim_meta["budget_stated"] is False
 
 
 def test_verify_checks_exact_rubric():
@@ -107,18 +106,17 @@ def test_prompt_file_errors(tmp_path):
 
 
 def test_simulated_answers_pass_unless_defective(job):
-    from watcher.simulator.jobs import respond_aba
-    from watcher.simulator.server import SimConfig
+    from watcher.simulator.aba import respond_aba
+    from watcher.simulator.config import SimConfig
+    from watcher.simulator.reply import SimRequest
 
-    data = job.cfg.model_dump(mode="json", exclude_none=True)
-    data["backends"]["gemini"]["simulated"] = True
-    sim_job = AbaJob(parse_config(data))
+    sim_job = job
     sc = SimConfig(defect_rate=0.5)
     rng = random.Random(5)
     seen = {True: 0, False: 0}
     for it in sim_job.items() * 5:
         req = sim_job.request(replace(it, backend="gemini"), 0, 1.0, False, [])
-        reply = respond_aba(req.system, req.messages, "m", rng, sc)
+        reply = respond_aba(SimRequest(req.sim_meta, req.system, req.messages), rng, sc)
         out = -(-len(reply.text) // int(sc.chars_per_token))  # the simulator's own token count
         ev = sim_job.evaluate(it, comp(reply.text, out=out), reply.text)
         assert ev.passed == (not reply.defective)

@@ -13,7 +13,7 @@ import pytest
 from watcher.config import load_config, parse_config
 from watcher.errors import ConfigError
 from watcher.generate.jobs import make_job
-from watcher.generate.jobs.agentic import AgenticJob, bullets, parse_declared_tools
+from watcher.generate.jobs.agentic import AgenticJob, bullets
 from watcher.providers.base import Completion, ProviderError, Request
 from watcher.verify.agentic import CRITERIA, Limits, parse_judge, schema_errors, strip_fences, verify_example
 
@@ -178,16 +178,23 @@ def test_items_stable_and_counted(job):
     assert all(it.job == "agentic" and it.meta["language"] in ("Rust", "TypeScript", "Python", "Go") for it in items)
 
 
-def test_request_carries_marker_tools_and_feedback(job):
+def test_request_carries_tools_sim_meta_and_feedback(job):
     it = next(i for i in job.items() if i.group == "powertools")
     req = job.request(it, 4096, 0.7, True, [])
-    assert req.system.startswith("[watcher-job:agentic]") and "<think>" in req.system
+    assert "watcher-job" not in req.system and "<think>" in req.system
     assert req.tools is None and req.max_tokens == 4096 and req.messages == [{"role": "user", "content": it.prompt}]
-    assert [t["name"] for t in parse_declared_tools(req.system)] == job.categories["powertools"].tools
+    names = job.categories["powertools"].tools
+    assert all(f'"name": "{n}"' in req.system for n in names)  # the model is shown the schemas
+    meta = req.sim_meta
+    assert meta is not None and [t["name"] for t in meta["tools"]] == names
+    assert (meta["job"], meta["kind"], meta["group"], meta["item"], meta["think"]) == \
+        ("agentic", "generate", "powertools", it.id, True)
+    assert (meta["topic"], meta["language"], meta["domain"]) == \
+        (it.meta["topic"], it.meta["language"], it.meta["domain"])
     ev = job.evaluate(it, comp("not json"), "not json")
     assert not ev.passed and ev.feedback
     req2 = job.request(it, 4096, 0.7, False, [("", None), ("not json", ev)])
-    assert [m["role"] for m in req2.messages] == ["user", "assistant", "user"]
+    assert [m["role"] for m in req2.messages] == ["user", "assistant", "user"] and req2.sim_meta["kind"] == "retry"
     assert "scored 0.00" in req2.messages[2]["content"] and ev.feedback[0] in req2.messages[2]["content"]
     req3 = job.request(it, 4096, 0.7, False, [("", None)])
     assert len(req3.messages) == 1 and "cut off" in req3.messages[0]["content"]
@@ -222,7 +229,8 @@ def test_judge_hook_blends_and_counts_failures(job):
         return _call
 
     good, jc = asyncio.run(job.judge(it, ev, caller('{"score": 0.9, "reasons": "fine"}')))
-    assert jc is not None and seen[-1].system.startswith("[watcher-job:agentic_judge]")
+    assert jc is not None and "watcher-job" not in seen[-1].system
+    assert seen[-1].sim_meta == {"job": "agentic", "kind": "judge", "group": "collaboration", "item": it.id}
     assert good.passed and good.score == round(0.7 * 1.0 + 0.3 * 0.9, 4)
     assert good.rubric[-1]["criterion"] == "judge" and good.rubric[-1]["passed"]
     w = sum(r["weight"] for r in good.rubric)
@@ -251,8 +259,9 @@ def test_config_errors_name_the_field(job):
 
 # -- simulator answers -------------------------------------------------------------------------
 def test_simulated_answers_pass_unless_defective(job):
-    from watcher.simulator.jobs import respond_agentic, respond_agentic_judge
-    from watcher.simulator.server import SimConfig
+    from watcher.simulator.agentic import respond_agentic, respond_agentic_judge
+    from watcher.simulator.config import SimConfig
+    from watcher.simulator.reply import SimRequest
 
     rng = random.Random(11)
     sc = SimConfig(defect_rate=0.4)
@@ -260,16 +269,19 @@ def test_simulated_answers_pass_unless_defective(job):
     seen = {True: 0, False: 0}
     for it in rng.sample(items, 300):
         req = job.request(it, 8192, 1.0, False, [])
-        reply = respond_agentic(req.system, req.messages, "m", rng, sc)
+        reply = respond_agentic(SimRequest(req.sim_meta, req.system, req.messages), rng, sc)
         ev = job.evaluate(it, comp(reply.text), reply.text)
         assert ev.passed == (not reply.defective), (it.group, ev.detail, reply.text[:500])
         seen[reply.defective] += 1
     assert seen[True] > 50 and seen[False] > 100
-    j = respond_agentic_judge("[watcher-job:agentic_judge]", [], "m", rng, sc)
+    j = respond_agentic_judge(SimRequest({"job": "agentic", "kind": "judge"}), rng, sc)
     assert parse_judge(j.text)[0] is not None
 
 
-def test_responders_are_registered():
-    from watcher.simulator.responses import RESPONDERS
+def test_dispatch_follows_sim_meta_only():
+    from watcher.simulator.dispatch import RESPONDERS, responder_key
 
-    assert {"agentic", "agentic_judge", "aba"} <= set(RESPONDERS)
+    assert responder_key({"job": "agentic", "kind": "judge"}) == "agentic:judge"
+    assert responder_key({"job": "agentic", "kind": "retry"}) == "agentic"
+    assert responder_key({}) == "prose"
+    assert {"poetry", "agentic", "agentic:judge", "aba", "prose"} <= set(RESPONDERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -10,6 +11,7 @@ import pytest
 
 from watcher.config import BackendConfig
 from watcher.providers.base import (
+    SIM_META_HEADER,
     ProviderError,
     Request,
     error_from_status,
@@ -33,6 +35,7 @@ KEY = "sim-key"
 FAKE_KEY = "sk-WATCHERFAKE-0123456789-do-not-leak"
 KINDS = ("anthropic", "openai")
 POEM_REQ = "Write a Haiku about rain in a calm tone"
+POEM_META = {"job": "poetry", "kind": "generate", "group": "Haiku", "topic": "rain", "tone": "calm"}
 
 
 def base_url(sim, kind: str) -> str:
@@ -40,7 +43,7 @@ def base_url(sim, kind: str) -> str:
 
 
 def client_for(sim, kind: str, key: str = KEY, **kw) -> BackendClient:
-    opts = {"timeout_s": 2.0, "max_retries": 3, "concurrency": 8, **kw}
+    opts = {"timeout_s": 2.0, "max_retries": 3, "concurrency": 8, "simulated": True, **kw}
     cfg = BackendConfig(kind=kind, model=opts.pop("model", "sim-model"), base_url=base_url(sim, kind), **opts)
     c = make_client("test", cfg, key)
     c.backoff_base_s = 0.02  # keep retries fast; Retry-After still wins when the server sends one
@@ -48,6 +51,7 @@ def client_for(sim, kind: str, key: str = KEY, **kw) -> BackendClient:
 
 
 def req(system: str | None = None, content: str = POEM_REQ, max_tokens: int = 400, **kw) -> Request:
+    kw.setdefault("sim_meta", POEM_META)
     return Request(system=system, messages=[{"role": "user", "content": content}], max_tokens=max_tokens,
                    temperature=0.7, **kw)
 
@@ -96,9 +100,10 @@ async def test_plain_completion(make_sim, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_think_tag_when_system_asks(sim, kind):
+async def test_think_tag_when_asked(sim, kind):
     c = client_for(sim, kind)
-    comp = await c.call(req(system="Think inside a <think>...</think> section first."))
+    comp = await c.call(req(system="Think inside a <think>...</think> section first.",
+                            sim_meta={**POEM_META, "think": True}))
     assert comp.text.startswith("<think>") and "</think>" in comp.text
     await c.aclose()
 
@@ -230,30 +235,40 @@ async def test_truncation_and_empty(sim, kind):
     await c.aclose()
 
 
-async def test_tool_calls_round_trip(sim):
-    from watcher.simulator import responses as sr
+async def test_tool_calls_round_trip(sim, monkeypatch):
+    from watcher.simulator import dispatch
+    from watcher.simulator.reply import SimReply
 
-    def agentic(system, messages, model, rng, cfg, tools=None):
-        return sr.SimReply(text="", reasoning="use the tool",
-                           tool_calls=[{"name": tools_name(tools), "arguments": {"city": "Oslo"}}])
+    def call_the_tool(req, rng, cfg):
+        t = req.tools[0]
+        return SimReply(text="", reasoning="use the tool",
+                        tool_calls=[{"name": t.get("name") or t["function"]["name"], "arguments": {"city": "Oslo"}}])
 
-    def tools_name(tools):
-        t = tools[0]
-        return t.get("name") or t["function"]["name"]
+    monkeypatch.setitem(dispatch.RESPONDERS, "testtools", call_the_tool)
+    tools = [{"name": "get_weather", "description": "weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}]
+    for kind in KINDS:
+        c = client_for(sim, kind, simulated=True)
+        comp = await c.call(req(content="weather in Oslo?", tools=tools, sim_meta={"job": "testtools"}))
+        assert comp.finish_reason == "tool_calls"
+        assert comp.tool_calls and comp.tool_calls[0]["name"] == "get_weather"
+        assert comp.tool_calls[0]["arguments"] == {"city": "Oslo"}
+        await c.aclose()
 
-    sr.register_responder("testtools", agentic)
-    try:
-        tools = [{"name": "get_weather", "description": "weather", "parameters": {
-            "type": "object", "properties": {"city": {"type": "string"}}}}]
-        for kind in KINDS:
-            c = client_for(sim, kind)
-            comp = await c.call(req(system="[watcher-job:testtools]", content="weather in Oslo?", tools=tools))
-            assert comp.finish_reason == "tool_calls"
-            assert comp.tool_calls and comp.tool_calls[0]["name"] == "get_weather"
-            assert comp.tool_calls[0]["arguments"] == {"city": "Oslo"}
+
+async def test_sim_meta_header_goes_to_simulated_backends_only(sim):
+    meta = {"job": "poetry", "kind": "generate", "group": "Haiku", "item": "abc", "topic": "the sea"}
+    for kind in KINDS:
+        for simulated in (True, False):
+            c = client_for(sim, kind, simulated=simulated)
+            await c.call(req(system="You are a poet.", sim_meta=meta))
             await c.aclose()
-    finally:
-        sr.RESPONDERS.pop("testtools", None)
+            sent = sim.recent[-1]
+            assert "watcher-job" not in json.dumps(sent["body"])  # nothing for the simulator in the prompt
+            if simulated:
+                assert json.loads(sent["headers"][SIM_META_HEADER]) == meta
+            else:
+                assert SIM_META_HEADER not in sent["headers"]
 
 
 # -- limits ----------------------------------------------------------------------------------------------

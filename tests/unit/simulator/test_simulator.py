@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import threading
 import time
@@ -13,8 +14,12 @@ import httpx
 import openai
 import pytest
 
-from watcher.simulator import responses as sr
-from watcher.simulator.server import SimConfig, SimServer, parse_fault_args, run_sim_cli
+from watcher.providers.base import SIM_META_HEADER
+from watcher.simulator import dispatch
+from watcher.simulator import poetry as sp
+from watcher.simulator.config import SimConfig, parse_fault_args
+from watcher.simulator.reply import SimReply, SimRequest
+from watcher.simulator.server import SimServer, run_sim_cli
 
 KEY = "sim-key"
 OA_BODY = {"model": "sim-model", "max_tokens": 300,
@@ -66,12 +71,27 @@ def test_openai_reasoning_content_and_think_tag(sim):
     assert r["choices"][0]["message"]["reasoning_content"]
     r = post_openai(sim, {**OA_BODY, "reasoning_effort": "low"}).json()
     assert r["choices"][0]["message"]["reasoning_content"]
+    # Whether a <think> section was asked for comes from the sim metadata, not the prompt's words.
+    think = {SIM_META_HEADER: json.dumps({"job": "poetry", "group": "Haiku", "think": True})}
+    msg = post_openai(sim, headers=think).json()["choices"][0]["message"]
+    assert msg["content"].startswith("<think>") and "reasoning_content" not in msg
     body = {**OA_BODY, "messages": [{"role": "system", "content": "Plan inside <think>...</think> first."},
                                     *OA_BODY["messages"]]}
     msg = post_openai(sim, body).json()["choices"][0]["message"]
-    assert msg["content"].startswith("<think>") and "reasoning_content" not in msg
-    msg = post_openai(sim).json()["choices"][0]["message"]
     assert "<think>" not in msg["content"] and "reasoning_content" not in msg
+
+
+def test_answer_follows_the_sim_header_not_the_prompt(sim):
+    poem = {SIM_META_HEADER: json.dumps({"job": "poetry", "kind": "generate", "group": "Haiku",
+                                         "topic": "rain", "tone": "calm"})}
+    asks_prose = {**OA_BODY, "messages": [{"role": "user", "content": "Explain why the sky is blue"}]}
+    text = post_openai(sim, asks_prose, headers=poem).json()["choices"][0]["message"]["content"]
+    assert len(text.splitlines()) == 3 and "sky" not in text  # a haiku, whatever the wording
+    text = post_anthropic(sim, headers=poem).json()["content"][0]["text"]
+    assert len(text.splitlines()) == 3
+    text = post_openai(sim).json()["choices"][0]["message"]["content"]  # no header: prose
+    assert "Write a Haiku about rain" in text
+    assert post_openai(sim, headers={SIM_META_HEADER: "not json"}).status_code == 200
 
 
 def test_rpm_enforced_with_429_and_retry_after(make_sim):
@@ -173,67 +193,63 @@ def corpus(tmp_path, monkeypatch) -> Path:
     (root / "sonnet" / "a.txt").write_text(sonnet + "\n")
     (root / "haiku").mkdir()
     (root / "haiku" / "a.txt").write_text("# a comment line\nfirst line here\nsecond line here\nthird line here\n")
-    monkeypatch.setattr(sr, "POEMS_DIR", root)
+    monkeypatch.setattr(sp, "POEMS_DIR", root)
     return root
 
 
-def _ask(text: str) -> list[dict]:
-    return [{"role": "user", "content": text}]
+def _poem(form: str, kind: str = "generate", topic: str = "rain", tone: str = "calm") -> SimRequest:
+    return SimRequest({"job": "poetry", "kind": kind, "group": form, "topic": topic, "tone": tone},
+                      messages=[{"role": "user", "content": "whatever the prompt says"}])
 
 
 def test_find_form_multiword_case_insensitive(corpus):
-    assert sr.find_form(None, _ask("Write a Shakespearean sonnet about time in a wistful tone")) == "shakespearean_sonnet"
-    assert sr.find_form(None, _ask("write a terza rima about rivers in a calm tone")) == "terza_rima"
-    assert sr.find_form(None, _ask("Write a Sonnet about bread in a warm tone")) == "sonnet"
-    assert sr.find_form("You are a poet. Write a Haiku.", _ask("Fix these problems")) == "haiku"
-    assert sr.find_form(None, _ask("What is the capital of France?")) is None
+    assert sp.find_form("Shakespearean Sonnet") == "shakespearean_sonnet"
+    assert sp.find_form("terza rima") == "terza_rima"
+    assert sp.find_form("Sonnet") == "sonnet"
+    assert sp.find_form("Haikus") == "haiku"
+    assert sp.find_form("Capital of France") is None and sp.find_form(None) is None
 
 
 def test_poems_come_from_corpus_and_defects(corpus):
     cfg = SimConfig(defect_rate=0.0)
-    r = sr.respond(None, _ask("Write a Haiku about rain in a calm tone"), "m", random.Random(1), cfg)
+    r = dispatch.respond(_poem("Haiku"), random.Random(1), cfg)
     assert r.text == "first line here\nsecond line here\nthird line here" and not r.defective
     assert "Haiku" in r.reasoning and "rain" in r.reasoning
     cfg = SimConfig(defect_rate=1.0)
     for seed in range(10):
-        r = sr.respond(None, _ask("Write a Terza rima about rivers in a calm tone"), "m", random.Random(seed), cfg)
+        r = dispatch.respond(_poem("Terza rima", topic="rivers"), random.Random(seed), cfg)
         assert r.defective and r.text != (corpus / "terza_rima" / "a.txt").read_text().strip()
 
 
 def test_retry_with_feedback_is_defective_less_often(corpus):
     cfg = SimConfig(defect_rate=0.9)
-    first = _ask("Write a Sonnet about bread in a warm tone")
-    retry = [*first, {"role": "assistant", "content": "..."},
-             {"role": "user", "content": "That poem scored 0.50 against the Sonnet rubric. Fix these problems:"}]
     rng = random.Random(5)
-    d1 = sum(sr.respond(None, first, "m", rng, cfg).defective for _ in range(300))
-    d2 = sum(sr.respond(None, retry, "m", rng, cfg).defective for _ in range(300))
+    d1 = sum(dispatch.respond(_poem("Sonnet"), rng, cfg).defective for _ in range(300))
+    d2 = sum(dispatch.respond(_poem("Sonnet", "retry"), rng, cfg).defective for _ in range(300))
     assert d1 > 230 and d2 < 130
 
 
-def test_unknown_request_gets_prose_and_job_hook(corpus):
-    r = sr.respond(None, _ask("Explain why the sky is blue"), "m", random.Random(0), SimConfig())
-    assert "sky is blue" in r.text and not r.defective
-    sr.register_responder("testlong", lambda *a, **k: sr.SimReply(text="long answer", reasoning="r"))
-    try:
-        r = sr.respond("[watcher-job:testlong] be thorough", _ask("Write a Haiku about x"), "m", random.Random(0),
-                       SimConfig())
-        assert r.text == "long answer"
-    finally:
-        sr.RESPONDERS.pop("testlong", None)
+def test_unknown_request_gets_prose_and_table_entries_answer(corpus, monkeypatch):
+    ask = [{"role": "user", "content": "Explain why the sky is blue"}]
+    for meta in ({}, {"job": "nosuch"}):
+        r = dispatch.respond(SimRequest(meta, messages=ask), random.Random(0), SimConfig())
+        assert "sky is blue" in r.text and not r.defective
+    monkeypatch.setitem(dispatch.RESPONDERS, "testlong", lambda req, rng, cfg: SimReply("long answer", "r"))
+    r = dispatch.respond(SimRequest({"job": "testlong"}, messages=ask), random.Random(0), SimConfig())
+    assert r.text == "long answer"
 
 
 def test_make_defective_changes_poem():
     poem = "one two red\nthree four blue\n\nfive six green\nseven eight gold"
     for seed in range(20):
-        assert sr.make_defective(poem, random.Random(seed)) != poem
+        assert sp.make_defective(poem, random.Random(seed)) != poem
 
 
 def test_recombined_poems_vary_and_keep_their_form():
     """The demo's poems are not a handful of repeats, and every recombination passes its form."""
     import random
 
-    from watcher.simulator.responses import RECOMBINE_SLOTS, corpus, recombine
+    from watcher.simulator.poetry import RECOMBINE_SLOTS, corpus, recombine
     from watcher.verify.forms import verify
 
     c = corpus()

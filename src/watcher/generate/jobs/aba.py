@@ -15,11 +15,9 @@ from typing import Any
 from watcher.config import RunConfig, Variant, bundled_file
 from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem
-from watcher.providers.base import Completion, Request
+from watcher.providers.base import Completion, Request, SimMeta
 from watcher.run.records import item_id
 from watcher.verify.rubric import RubricItem
-
-JOB_MARKER = "[watcher-job:aba]"
 
 
 def read_prompts(path: Path) -> list[tuple[str, str]]:
@@ -95,14 +93,13 @@ class AbaJob:
                 history: list[tuple[str, Evaluation | None]]) -> Request:
         # The variant's prompt alone (no <think> request, no feedback): the experiment's conditions.
         # max_tokens is the job's max_output_tokens, not the backend's default.
-        system = self.system_prompt(item.group)
-        b = self.cfg.backends.get(item.backend)
-        if b is not None and b.simulated:
-            # Only the simulator sees the job marker: real models get exactly the variant's prompt.
-            system = f"{JOB_MARKER}\n{system}"
-        return Request(system=system,
+        # budget_stated: the variant's prompt carries the {token_budget} placeholder (the treatment).
+        meta: SimMeta = {"job": self.name, "kind": "generate", "group": item.group, "item": item.id,
+                         "budget_stated": "{token_budget}" in self.variants[item.group].system_prompt,
+                         "token_budget": self.acfg.token_budget}
+        return Request(system=self.system_prompt(item.group),
                        messages=[{"role": "user", "content": item.prompt}],
-                       max_tokens=self.acfg.max_output_tokens, temperature=temperature)
+                       max_tokens=self.acfg.max_output_tokens, temperature=temperature, sim_meta=meta)
 
     def evaluate(self, item: WorkItem, completion: Completion, text: str) -> Evaluation:
         rubric = verify_aba(text, completion, self.acfg.token_budget)

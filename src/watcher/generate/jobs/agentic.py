@@ -16,7 +16,7 @@ from typing import Any
 from watcher.config import Category, RunConfig
 from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
-from watcher.providers.base import Completion, ProviderError, Request
+from watcher.providers.base import Completion, ProviderError, Request, SimMeta
 from watcher.run.records import item_id
 from watcher.verify.agentic import (
     JUDGE_SYSTEM,
@@ -27,8 +27,6 @@ from watcher.verify.agentic import (
     verify_example,
 )
 
-JOB_MARKER = "[watcher-job:agentic]"
-JUDGE_MARKER = "[watcher-job:agentic_judge]"
 TOOLS_OPEN, TOOLS_CLOSE = "<tools>", "</tools>"
 
 # Seed 001: Rust is the primary language, then TypeScript, Python, Go (weights pick per item).
@@ -56,28 +54,8 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
 
 
 def tool_schema_json(tools: list[dict[str, Any]]) -> str:
-    """Declared tools as OpenAI function schemas, one per line (compact, and easy to parse back)."""
+    """Declared tools as OpenAI function schemas, one per line: compact, for the prompt."""
     return "\n".join(json.dumps({"type": "function", "function": t}, ensure_ascii=False) for t in tools)
-
-
-def parse_declared_tools(system: str) -> list[dict[str, Any]]:
-    """The tool schemas between <tools> and </tools> in a system prompt (the simulator reads them back)."""
-    start, end = system.find(TOOLS_OPEN), system.find(TOOLS_CLOSE)
-    if start < 0 or end < start:
-        return []
-    out = []
-    for ln in system[start + len(TOOLS_OPEN):end].splitlines():
-        ln = ln.strip()
-        if not ln:
-            continue
-        try:
-            d = json.loads(ln)
-        except json.JSONDecodeError:
-            continue
-        fn = d.get("function", d) if isinstance(d, dict) else None
-        if isinstance(fn, dict) and fn.get("name"):
-            out.append(fn)
-    return out
 
 
 class AgenticJob:
@@ -168,7 +146,6 @@ class AgenticJob:
             + (f"; at least {need} tool call(s)." if need else ".")
         )
         parts = [
-            JOB_MARKER,
             "You write training data for a coding assistant that works in a user's repository through "
             "tools. Produce ONE complete, realistic conversation that teaches the behaviour below.",
             f"Category: {cat.name}\nExamples of this category must show:\n{cat.instructions.strip()}",
@@ -186,9 +163,15 @@ class AgenticJob:
                 history: list[tuple[str, Evaluation | None]]) -> Request:
         # Only the last try goes back as context: a whole conversation per try makes requests large fast.
         messages = retry_messages(item.prompt, history, 1, lambda ev: feedback_message(item.group, ev))
+        cat = self.categories[item.group]
+        meta: SimMeta = {"job": self.name, "kind": "retry" if len(messages) > 1 else "generate",
+                         "group": item.group, "item": item.id, "think": ask_think,
+                         "topic": item.meta.get("topic", ""), "language": item.meta.get("language", ""),
+                         "domain": item.meta.get("domain", ""), "min_tool_calls": self.min_tool_calls(cat),
+                         "tools": [self.tools[t] for t in cat.tools]}
         # No `tools=`: the model must WRITE a conversation containing tool calls, not call tools itself.
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
-                       max_tokens=max_tokens, temperature=temperature)
+                       max_tokens=max_tokens, temperature=temperature, sim_meta=meta)
 
     # -- verification -----------------------------------------------------------------------
     def evaluate(self, item: WorkItem, completion: Completion, text: str) -> Evaluation:
@@ -203,18 +186,15 @@ class AgenticJob:
             synth_heading=f"{cat.name} example",
         )
 
-    @property
-    def has_judge(self) -> bool:
-        return self.acfg.judge is not None
-
     def judge_request(self, item: WorkItem, ev: Evaluation) -> Request:
         cat = self.categories[item.group]
         j = self.acfg.judge
         max_tokens = self.cfg.backends[j.backend].max_tokens if j else 1024
-        return Request(system=f"{JUDGE_MARKER}\n{JUDGE_SYSTEM}",
+        return Request(system=JUDGE_SYSTEM,
                        messages=[{"role": "user", "content": judge_prompt(cat.name, cat.instructions,
                                                                           ev.fields.get("messages") or [])}],
-                       max_tokens=max_tokens, temperature=0.0)
+                       max_tokens=max_tokens, temperature=0.0,
+                       sim_meta={"job": self.name, "kind": "judge", "group": item.group, "item": item.id})
 
     def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
         """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
-from watcher.providers.base import Completion, Request
+from watcher.providers.base import Completion, Request, SimMeta
 from watcher.run.records import item_id
 
 THINK_REQUEST = (
@@ -77,8 +77,11 @@ class PoetryJob:
                 history: list[tuple[str, Evaluation | None]]) -> Request:
         # The last two tries are enough context, and keep requests small.
         messages = retry_messages(item.prompt, history, 2, lambda ev: feedback_message(item.group, ev))
+        meta: SimMeta = {"job": self.name, "kind": "retry" if len(messages) > 1 else "generate",
+                         "group": item.group, "item": item.id, "think": ask_think,
+                         "topic": item.meta.get("topic", ""), "tone": item.meta.get("tone", "")}
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
-                       max_tokens=max_tokens, temperature=temperature)
+                       max_tokens=max_tokens, temperature=temperature, sim_meta=meta)
 
     def evaluate(self, item: WorkItem, completion: Completion, text: str) -> Evaluation:
         from watcher.verify.forms import verify

@@ -1,30 +1,20 @@
-"""Simulated answers for the agentic (seed 001) and aba (seed 002) jobs.
+"""Simulated answers for the agentic job (seed 001): tool-use conversations, and the judge's grades.
 
-`respond_agentic` writes a plausible tool-use conversation as JSON using the tools declared in the
-request's system prompt, and at the simulator's defect_rate (a third of it on a retry with feedback)
-breaks it the way models do: an undeclared tool, a call without its result, arguments that are not
-JSON, a missing required argument. `respond_aba` writes a multi-paragraph answer; defective ones run
-past the token budget. `respond_agentic_judge` answers the judge's grading request.
-
-sim_responses imports this module to register the responders; nothing here imports sim_responses at
-module level, so either may be imported first.
+`respond_agentic` writes a plausible tool-use conversation as JSON using the category's declared
+tools, and at the simulator's defect_rate (a third of it on a retry with feedback) breaks it the way
+models do: an undeclared tool, a call without its result, arguments that are not JSON, a missing
+required argument. `respond_agentic_judge` answers the judge's grading request. Category, scenario,
+tools and the minimum number of calls come from the request's sim metadata, not the prompt.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from watcher.simulator.responses import SimReply
-    from watcher.simulator.server import SimConfig
-
-_CATEGORY_RE = re.compile(r"^Category:\s*(\S+)", re.M)
-_SCENARIO_RE = re.compile(r"^Scenario for this example:\s*(.+?)\. The project is an? (\w+) (.+?);", re.M)
-_MIN_CALLS_RE = re.compile(r"at least (\d+) tool call")
-_BUDGET_RE = re.compile(r"within (\d+) tokens")
+from watcher.simulator.config import SimConfig
+from watcher.simulator.reply import SimReply, SimRequest
 
 _FILES = {
     "Rust": ("src/main.rs", "src/config.rs", "src/parser.rs", "src/lib.rs", "tests/integration.rs"),
@@ -37,19 +27,6 @@ _SYMBOLS = ("parse_config", "Config", "load_settings", "RateLimiter", "handle_re
 _TEST_CMD = {"Rust": "cargo test", "TypeScript": "npm test", "Python": "pytest -q", "Go": "go test ./..."}
 
 
-def _sim_reply(**kw: Any) -> SimReply:
-    from watcher.simulator.responses import SimReply  # lazy: sim_responses imports this module
-
-    return SimReply(**kw)
-
-
-def _user_texts(messages: list[dict[str, Any]]) -> list[str]:
-    from watcher.simulator.responses import user_texts
-
-    return user_texts(messages)
-
-
-# -- agentic -----------------------------------------------------------------------------------
 def _value_for(name: str, schema: dict[str, Any], lang: str, rng: random.Random) -> Any:
     """A plausible argument value from the parameter's name and type."""
     t = schema.get("type")
@@ -124,13 +101,12 @@ def _tool_result(name: str, args: dict[str, Any], lang: str, rng: random.Random)
     return json.dumps({"ok": True})
 
 
-def _conversation(system: str, tools: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
-    cat_m = _CATEGORY_RE.search(system)
-    category = cat_m.group(1) if cat_m else "tool_use"
-    sc = _SCENARIO_RE.search(system)
-    topic, lang, domain = (sc.group(1), sc.group(2), sc.group(3)) if sc else ("a change", "Rust", "project")
-    mc = _MIN_CALLS_RE.search(system)
-    need = int(mc.group(1)) if mc else (1 if tools else 0)
+def _conversation(meta: dict[str, Any], tools: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    category = str(meta.get("group") or "tool_use")
+    topic = str(meta.get("topic") or "a change")
+    lang = str(meta.get("language") or "Rust")
+    domain = str(meta.get("domain") or "project")
+    need = int(meta.get("min_tool_calls", 1 if tools else 0))
     msgs: list[dict[str, Any]] = []
     if rng.random() < 0.5:
         msgs.append({"role": "system", "content": "You are a coding assistant working in the user's repository "
@@ -202,15 +178,11 @@ def _break(msgs: list[dict[str, Any]], required_of: dict[str, list[str]],
     return msgs
 
 
-def respond_agentic(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-                    cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
-    from watcher.generate.jobs.agentic import parse_declared_tools
-
-    sys_text = system or ""
-    declared = parse_declared_tools(sys_text)
-    retry = len(_user_texts(messages)) > 1  # feedback turns: the next try is more often sound
-    p_defect = cfg.defect_rate / 3 if retry else cfg.defect_rate
-    msgs = _conversation(sys_text, declared, rng)
+def respond_agentic(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimReply:
+    meta = dict(req.meta)
+    declared = [t for t in meta.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    p_defect = cfg.defect_rate / 3 if req.retry else cfg.defect_rate  # feedback: the next try is more often sound
+    msgs = _conversation(meta, declared, rng)
     defective = rng.random() < p_defect
     if defective:
         required_of = {t["name"]: list((t.get("parameters") or {}).get("required") or []) for t in declared}
@@ -218,86 +190,19 @@ def respond_agentic(system: str | None, messages: list[dict[str, Any]], model: s
     body = json.dumps({"messages": msgs}, ensure_ascii=False, indent=1 if rng.random() < 0.5 else None)
     if rng.random() < 0.25:  # models wrap JSON in fences despite being told not to; the verifier copes
         body = f"```json\n{body}\n```"
-    cat_m = _CATEGORY_RE.search(sys_text)
-    reasoning = (f"The category is {cat_m.group(1) if cat_m else 'tool use'}. I plan the user's request, "
+    reasoning = (f"The category is {meta.get('group') or 'tool use'}. I plan the user's request, "
                  f"which of the {len(declared)} declared tools to call and with which arguments, the tool "
                  "results, and a final answer that reports what was verified.")
-    if retry:
+    if req.retry:
         reasoning += " The previous example failed some checks, so I fix exactly those."
-    return _sim_reply(text=body, reasoning=reasoning, defective=defective)
+    return SimReply(text=body, reasoning=reasoning, defective=defective)
 
 
-def respond_agentic_judge(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-                          cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
+def respond_agentic_judge(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimReply:
     low = rng.random() < cfg.defect_rate / 3
     score = round(rng.uniform(0.1, 0.3) if low else rng.uniform(0.7, 0.98), 2)
     reasons = ("The tool results do not support the final claim." if low
                else "Realistic request, sensible tool use, and a final answer grounded in the results.")
-    return _sim_reply(text=json.dumps({"score": score, "reasons": reasons}),
-                      reasoning="I check realism, tool use and whether the answer follows from the results.",
-                      defective=low)
-
-
-# -- aba ---------------------------------------------------------------------------------------
-_OPENERS = (
-    "The short answer is that {s} comes down to a few interacting factors, and it helps to take them one at a time.",
-    "To answer this well, it is worth separating what is well established about {s} from what is still debated.",
-    "Let me work through {s} step by step, starting from the basic idea and then adding the details that matter.",
-)
-_BODY = (
-    "First, consider the underlying mechanism. Most of the behaviour follows from a simple principle, and once that "
-    "principle is clear the rest of the picture falls into place without much extra effort.",
-    "A concrete example makes this easier to see. Imagine the simplest possible case, then change one thing at a "
-    "time and watch how the outcome shifts; each change isolates one of the factors involved.",
-    "There is a common misconception worth addressing here: people often assume the effect is caused by the most "
-    "visible factor, when in fact a quieter one does most of the work.",
-    "It is also worth weighing the trade-offs. Every approach gives something up, and the right choice depends on "
-    "which costs are acceptable in the situation at hand rather than on any universal rule.",
-    "In practice, the details matter. Small differences in the starting conditions can change the result, so it pays "
-    "to check assumptions explicitly instead of relying on intuition alone.",
-    "Historically, understanding of this developed gradually, with each new observation correcting an earlier, "
-    "simpler model; the current view keeps what worked and discards what did not.",
-    "From a quantitative point of view, the numbers tell a clear story once they are laid side by side, and a quick "
-    "estimate is usually enough to see which factor dominates.",
-)
-_CLOSERS = (
-    "In summary: the key idea explains most of what we see, the example shows it in action, and the caveats mark "
-    "where the simple picture needs refinement.",
-    "So the answer is a balance of these considerations, and the sections above give a way to decide in a specific case.",
-)
-
-
-def _answer(subject: str, target_tokens: int, cpt: float, rng: random.Random) -> str:
-    paras = [rng.choice(_OPENERS).format(s=subject)]
-    target_chars = int(target_tokens * cpt)
-    while sum(len(p) + 2 for p in paras) < target_chars - 250:
-        paras.append(" ".join(rng.sample(_BODY, 2)))
-    paras.append(rng.choice(_CLOSERS))
-    return "\n\n".join(paras)
-
-
-def respond_aba(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-                cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
-    asks = _user_texts(messages)
-    subject = " ".join((asks[-1] if asks else "the question").split())[:90].rstrip(" ?.!")
-    subject = subject[0].lower() + subject[1:] if subject else "the question"
-    m = _BUDGET_RE.search(system or "")
-    budget = int(m.group(1)) if m else 2000
-    # A budget stated in the system prompt is usually respected (that is the treatment's effect):
-    # defects there are a third as frequent as under the plain control prompt.
-    p_over = cfg.defect_rate / 3 if m else cfg.defect_rate
-    over = rng.random() < p_over
-    target = int(budget * rng.uniform(1.2, 1.6)) if over else int(budget * rng.uniform(0.25, 0.8))
-    text = _answer(subject, target, getattr(cfg, "chars_per_token", 4.0), rng)
-    reasoning = (f"The user asks about {subject}. I explain the mechanism, give an example, note the trade-offs "
-                 f"and finish with a summary{f', keeping within {budget} tokens' if m else ''}.")
-    return _sim_reply(text=text, reasoning=reasoning, defective=over)
-
-
-def register() -> None:
-    """Hook called by sim_responses: answer `[watcher-job:agentic|agentic_judge|aba]` requests."""
-    from watcher.simulator.responses import register_responder
-
-    register_responder("agentic", respond_agentic)
-    register_responder("agentic_judge", respond_agentic_judge)
-    register_responder("aba", respond_aba)
+    return SimReply(text=json.dumps({"score": score, "reasons": reasons}),
+                    reasoning="I check realism, tool use and whether the answer follows from the results.",
+                    defective=low)

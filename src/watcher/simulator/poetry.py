@@ -1,74 +1,23 @@
-"""What the simulated provider says: poems from the bundled corpus (some made defective), prose otherwise.
+"""Simulated poetry answers: poems from the bundled corpus (recombined, some made defective).
 
-Dispatch: a system prompt (or message) containing `[watcher-job:NAME]` is answered by
-`RESPONDERS[NAME]`; without a marker, a "Write a {form} about ..." request gets a poem and anything
-else a short prose answer. Other jobs plug in with `register_responder("agentic", fn)`; a responder
-has the signature of `respond` and may return `tool_calls` (the simulator renders them in the
-protocol's shape: OpenAI `tool_calls` / Anthropic `tool_use` blocks).
+The form, topic, tone and whether this is a retry come from the request's sim metadata, never from
+the prompt's wording.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from watcher.providers.base import flatten_content
-
-if TYPE_CHECKING:
-    from watcher.simulator.server import SimConfig
+from watcher.simulator.config import SimConfig
+from watcher.simulator.reply import SimReply, SimRequest
+from watcher.verify.forms import verify
 
 POEMS_DIR = Path(__file__).resolve().parents[1] / "data" / "poems"
-JOB_MARKER = re.compile(r"\[watcher-job:([A-Za-z0-9_\-]+)\]")
-_REQUEST_RE = re.compile(r"write an? (?P<form>.+?) about (?P<topic>.+?)(?: in an? (?P<tone>.+?) tone)?[.\n]*$",
-                         re.I | re.M)
 
 
-@dataclass
-class SimReply:
-    text: str
-    reasoning: str
-    defective: bool = False
-    # {"id": str, "name": str, "arguments": dict}; rendered as tool calls by the simulator
-    tool_calls: list[dict[str, Any]] | None = None
-
-
-Responder = Callable[..., SimReply]
-RESPONDERS: dict[str, Responder] = {}
-
-
-def register_responder(job: str, fn: Responder) -> None:
-    """Answer requests marked `[watcher-job:JOB]` with fn(system, messages, model, rng, cfg, tools=None)."""
-    RESPONDERS[job.lower()] = fn
-
-
-def user_texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [flatten_content(m.get("content")) for m in messages if m.get("role") == "user"]
-
-
-def job_marker(system: str | None, messages: list[dict[str, Any]]) -> str | None:
-    for text in [system or "", *(flatten_content(m.get("content")) for m in messages)]:
-        m = JOB_MARKER.search(text)
-        if m:
-            return m.group(1).lower()
-    return None
-
-
-def respond(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-            cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
-    job = job_marker(system, messages)
-    if job and job in RESPONDERS:
-        return RESPONDERS[job](system, messages, model, rng, cfg, tools=tools)
-    if find_form(system, messages) is not None or _poem_request(messages) is not None:
-        return respond_poetry(system, messages, model, rng, cfg, tools=tools)
-    return respond_prose(system, messages, model, rng, cfg, tools=tools)
-
-
-# -- poetry ------------------------------------------------------------------------------------
 def slug(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
@@ -94,33 +43,16 @@ def corpus() -> dict[str, tuple[Path, ...]]:
     return _corpus(str(POEMS_DIR), mtime)
 
 
-def _poem_request(messages: list[dict[str, Any]]) -> re.Match[str] | None:
-    for text in reversed(user_texts(messages)):
-        m = _REQUEST_RE.search(text)
-        if m:
-            return m
-    return None
-
-
-def find_form(system: str | None, messages: list[dict[str, Any]]) -> str | None:
-    """The corpus slug asked for: from "Write a {form} about ..." in a user message, else the longest
-    form name that appears anywhere in the request."""
+def find_form(name: str | None) -> str | None:
+    """The corpus slug for a form name ("Shakespearean Sonnet", "Haiku", "Limericks"), or None."""
     forms = corpus()
-    if not forms:
+    if not name or not forms:
         return None
-    m = _poem_request(messages)
-    if m:
-        s = slug(m.group("form"))
-        for cand in (s, s.removesuffix("s"), s.removeprefix("classic_")):
-            if cand in forms:
-                return cand
-    hay = " ".join([system or "", *user_texts(messages)]).lower()
-    best = None
-    for s in forms:
-        name = s.replace("_", " ")
-        if re.search(rf"\b{re.escape(name)}\b", hay) and (best is None or len(s) > len(best)):
-            best = s
-    return best
+    s = slug(name)
+    for cand in (s, s.removesuffix("s"), s.removeprefix("classic_")):
+        if cand in forms:
+            return cand
+    return None
 
 
 def _read_poem(path: Path) -> str:
@@ -158,10 +90,6 @@ def _one_defect(poem: str, rng: random.Random) -> str:
 
 def _score(text: str, form: str) -> float | None:
     try:
-        from watcher.verify.forms import verify
-    except ImportError:
-        return None
-    try:
         return float(verify(text, form).score)
     except Exception:  # an unknown form or a verifier problem: the structural defect has to do
         return None
@@ -171,7 +99,7 @@ def make_defective(poem: str, rng: random.Random, form: str | None = None, max_s
     """Break the poem the way models do: a dropped line, two end words swapped, or the last stanza cut.
 
     Some forms tolerate one defect (a ghazal or sestina without its last stanza can still score
-    high), so when the verifier is importable defects are stacked until it scores below max_score:
+    high), so with a form defects are stacked until the verifier scores it below max_score:
     a "defective" poem then really sends the worker into its retry loop.
     """
     text = _one_defect(poem, rng)
@@ -250,16 +178,14 @@ def recombine(form_slug: str, files: tuple[Path, ...], rng: random.Random) -> st
     return text if score is None or score >= 0.85 else None
 
 
-def respond_poetry(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-                   cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
-    form_slug = find_form(system, messages)
-    m = _poem_request(messages)
-    form = (m.group("form") if m else (form_slug or "poem").replace("_", " ")).strip()
-    topic = (m.group("topic") if m else "the sea").strip()
-    tone = ((m.group("tone") if m else None) or "reflective").strip()
+def respond_poetry(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimReply:
+    meta = req.meta
+    form = str(meta.get("group") or "poem").strip()
+    form_slug = find_form(form)
+    topic = str(meta.get("topic") or "the sea").strip()
+    tone = str(meta.get("tone") or "reflective").strip()
     # A retry carries feedback: it gets a sound poem more often, so the worker's retry loop converges.
-    retry = len(user_texts(messages)) > 1
-    p_defect = cfg.defect_rate / 3 if retry else cfg.defect_rate
+    p_defect = cfg.defect_rate / 3 if req.retry else cfg.defect_rate
     files = corpus().get(form_slug or "", ())
     poem = (recombine(form_slug or "", files, rng) or _read_poem(rng.choice(files))) if files \
         else _generic_poem(topic, rng)
@@ -268,37 +194,6 @@ def respond_poetry(system: str | None, messages: list[dict[str, Any]], model: st
         poem = make_defective(poem, rng, form_slug.replace("_", " ") if form_slug else None,
                               cfg.defect_max_score)
     reasoning = _plan(form, topic, tone, rng)
-    if retry:
+    if req.retry:
         reasoning += " The previous attempt was marked down, so this time I fix the rubric items it named."
     return SimReply(text=poem, reasoning=reasoning, defective=defective)
-
-
-# -- anything else -----------------------------------------------------------------------------
-def respond_prose(system: str | None, messages: list[dict[str, Any]], model: str, rng: random.Random,
-                  cfg: SimConfig, tools: list[dict[str, Any]] | None = None) -> SimReply:
-    asks = user_texts(messages)
-    q = " ".join((asks[-1] if asks else "your question").split())
-    subject = q[:80].rstrip(" ?.!")
-    text = " ".join([
-        rng.choice(["Here is a short answer.", "In brief:", "A concise answer follows."]),
-        f"The question was about \"{subject}\".",
-        rng.choice([
-            "The key point is to separate what is known from what has to be assumed, then check each step.",
-            "Start from the simplest case that shows the behaviour, then add one complication at a time.",
-            "The usual approach works here: define the terms, state the constraint, and test it on an example.",
-        ]),
-        rng.choice(["That covers the essentials.", "Details depend on the exact setting.",
-                    "Ask again if a longer explanation would help."]),
-    ])
-    reasoning = (f"The user asks: {subject}. I should answer directly and briefly, "
-                 "naming the main idea and one way to check it.")
-    return SimReply(text=text, reasoning=reasoning, defective=False)
-
-
-register_responder("poetry", respond_poetry)
-register_responder("prose", respond_prose)
-
-# Seed 001/002 answers (agentic, agentic_judge, aba) live in sim_jobs, which registers them here.
-from watcher.simulator.jobs import register as _register_job_responders  # noqa: E402
-
-_register_job_responders()
