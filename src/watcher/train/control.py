@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher.config import format_validation_error, resolve_config_path
 from watcher.errors import EXIT_USAGE, ConfigError, TrainError
+from watcher.monitor.format import fmt_clock
 from watcher.run.files import atomic_write_json, pid_alive, read_json
 
 STATUSES = ("running", "stopped", "done", "failed")
@@ -469,13 +470,6 @@ def ensure_gate_export(run_dir: Path) -> None:
         raise ConfigError(f"the gate wrote no {run_dir}/gate/train.jsonl; fix: check `watcher gate` output")
 
 
-def _fmt_eta(s: float | None) -> str:
-    if s is None:
-        return "--"
-    s = int(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
 def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
     """One headless progress line for a metrics record."""
     stages = (snap or {}).get("stages") or []
@@ -489,7 +483,7 @@ def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
     mem_s = f"{mem:.2f} GB" if mem >= 1 else f"{mem * 1000:.0f} MB"
     return (f"{head}  {it} {glob}  train_loss {rec['train_loss']:.4f}  lr {rec.get('learning_rate', 0):.2e}  "
             f"{rec.get('tokens_per_second') or 0:.0f} tok/s  peak {mem_s}  "
-            f"ETA {_fmt_eta((snap or {}).get('eta_s'))}")
+            f"ETA {fmt_clock((snap or {}).get('eta_s'), hours=False)}")
 
 
 def format_eval_table(ev: dict[str, Any]) -> str:
