@@ -166,3 +166,42 @@ def item_id(job: str, key: str, replicate: int) -> str:
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- reader subsets: stats --------------------------------------------------------------------------
+# monitor.stats decodes only these fields of Accepted/Rejected lines (msgspec skips the rest, much
+# cheaper than a whole parse); the group of a decoded line is `group_of(rec)`, as for full records.
+class StatsUsage(msgspec.Struct):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class StatsAttempt(msgspec.Struct):
+    model: str = ""
+    finish_reason: str = ""
+    failure: str | None = None
+
+
+class StatsRecord(msgspec.Struct):
+    """Fields of Accepted/Rejected that stats need; `score` is None on a rejected line."""
+
+    id: str
+    status: str = ""
+    form: str | None = None
+    category: str | None = None
+    variant: str | None = None
+    score: float | None = None
+    best_score: float | None = None
+    attempts: int = 1
+    model: str = ""
+    finish_reason: str = ""
+    usage: StatsUsage | None = None
+    cost_usd: float | None = 0.0
+    timestamp: str = ""
+    reason: str | None = None
+    detail: str | None = None
+    attempt_log: list[StatsAttempt] = []
+
+
+# A bound method, not a wrapper: stats calls it once per line of a catch-up.
+decode_stats_record = msgspec.json.Decoder(StatsRecord).decode
