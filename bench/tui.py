@@ -35,8 +35,9 @@ from textual import events
 from watcher.monitor.snapshot import Snapshot
 from watcher.monitor.stats import StatsAggregator
 from watcher.run.records import Accepted, Attempt, Rejected, Usage, encode_line, item_id, utc_now
-from watcher.tui.app import MainScreen, WatcherApp
-from watcher.tui.screens import HelpScreen
+from watcher.tui.app import WatcherApp
+from watcher.tui.screens.help import HelpScreen
+from watcher.tui.screens.main import MainScreen
 
 FORMS = ["Sonnet", "Villanelle", "Haiku", "Limerick", "Ghazal", "Sestina", "Pantoum", "Tanka"]
 MODELS = ["claude-haiku-4-5", "moonshotai/kimi-k2"]

@@ -9,10 +9,18 @@ from fakes import TRAINING_STATE, FakeControl, make_feed
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from watcher.monitor.headless import feed_line
-from watcher.tui.app import MainScreen, WatcherApp
-from watcher.tui.screens import DetailScreen, GateScreen, HelpScreen, LogScreen, QuitScreen, TrainScreen
-from watcher.tui.widgets import FeedView, LossChart, WorkersView, bar, fmt_eta, fmt_hms, histogram_bars
+from watcher.monitor.format import feed_line
+from watcher.tui.app import WatcherApp
+from watcher.tui.screens.detail import DetailScreen
+from watcher.tui.screens.gate import GateScreen
+from watcher.tui.screens.help import HelpScreen
+from watcher.tui.screens.log import LogScreen
+from watcher.tui.screens.main import MainScreen
+from watcher.tui.screens.quit import QuitScreen
+from watcher.tui.screens.train import TrainScreen
+from watcher.tui.widgets.feed import FeedView
+from watcher.tui.widgets.loss_chart import LossChart
+from watcher.tui.widgets.workers import WorkersView
 
 BIG = (120, 40)
 
@@ -34,15 +42,6 @@ async def start(pilot: Pilot) -> None:
 
 def text(app: WatcherApp) -> str:
     return app.screen_text()
-
-
-# -- pure helpers ----------------------------------------------------------------------------------
-def test_format_helpers() -> None:
-    assert fmt_hms(2537) == "0:42:17"
-    assert fmt_eta(None) == "--" and fmt_eta(45) == "45s" and fmt_eta(1570) == "26m" and fmt_eta(3900) == "1h05m"
-    assert bar(0.5, 10) == "█████░░░░░" and bar(0, 4) == "░░░░" and bar(1, 4) == "████"
-    assert histogram_bars((0, 1, 8)) == " ▁█"
-    assert histogram_bars((0, 0)) == "  "
 
 
 # -- main screen -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import EXIT_USAGE
+from watcher.monitor.format import fmt_clock
 from watcher.monitor.tail import FileTailer
 from watcher.run.files import read_json
 from watcher.run.paths import RunPaths, find_run
@@ -28,13 +29,6 @@ def find_run_dir(name: str | None) -> Path:
     return Path(find_run(name))
 
 
-def _fmt_eta(s: float | None) -> str:
-    if s is None:
-        return "--"
-    s = int(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
 def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
     """One headless progress line for a metrics record."""
     stages = (snap or {}).get("stages") or []
@@ -48,7 +42,7 @@ def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
     mem_s = f"{mem:.2f} GB" if mem >= 1 else f"{mem * 1000:.0f} MB"
     return (f"{head}  {it} {glob}  train_loss {rec['train_loss']:.4f}  lr {rec.get('learning_rate', 0):.2e}  "
             f"{rec.get('tokens_per_second') or 0:.0f} tok/s  peak {mem_s}  "
-            f"ETA {_fmt_eta((snap or {}).get('eta_s'))}")
+            f"ETA {fmt_clock((snap or {}).get('eta_s'), hours=False)}")
 
 
 def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,

@@ -362,7 +362,7 @@ class Supervisor:
         return "\n".join(data.splitlines()[-lines:])
 
     def read_record(self, path: str, offset: int) -> dict[str, Any] | None:
-        from watcher.monitor.stats import read_record
+        from watcher.monitor.tail import read_record
 
         return read_record(path, offset)
 

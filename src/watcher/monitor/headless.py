@@ -15,35 +15,8 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from watcher.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
-from watcher.monitor.snapshot import FeedItem, Snapshot
-
-BARS = "▁▂▃▄▅▆▇█"
-
-
-def fmt_duration(s: float | None) -> str:
-    if s is None:
-        return "--"
-    s = int(s)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s" if m else f"{sec}s"
-
-
-def fmt_tokens(n: int) -> str:
-    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
-
-
-def sparkline(hist: tuple[int, ...]) -> str:
-    top = max(hist) if hist else 0
-    return "".join(BARS[min(7, (c * 8 - 1) // top)] if c else " " for c in hist) if top else " " * len(hist)
-
-
-def feed_line(item: FeedItem) -> str:
-    if item.kind == "accepted":
-        extra = f"   attempt {item.attempts}" if item.attempts > 1 else ""
-        return f"[{item.index}/{item.total}] {item.group}: score={item.score:.2f} ({item.model}){extra}"
-    best = f"best {item.score:.2f}" if item.score is not None else (item.reason or "failed")
-    return f"✗ {item.group} rejected: {best} after {item.attempts} attempts ({item.detail or item.reason})"
+from watcher.monitor.format import feed_line, fmt_duration, fmt_tokens, num, pct, sparkline
+from watcher.monitor.snapshot import Snapshot
 
 
 def summary_line(s: Snapshot) -> str:
@@ -61,9 +34,7 @@ def final_table(s: Snapshot) -> str:
            f"{s.rejected} · attempts {s.attempts} · malformed lines {s.malformed_lines}",
            f"{label:<{w}}{'done/target':>12} {'mean':>6} {'pass':>6} {'att/acc':>8}  histogram"]
     for g in s.groups:
-        mean = f"{g.mean_score:.2f}" if g.mean_score is not None else "--"
-        pr = f"{100 * g.pass_rate:.0f}%" if g.pass_rate is not None else "--"
-        apa = f"{g.attempts_per_accepted:.1f}" if g.attempts_per_accepted is not None else "--"
+        mean, pr, apa = num(g.mean_score), pct(g.pass_rate), num(g.attempts_per_accepted, ".1f")
         out.append(f"{g.name:<{w}}{f'{g.done}/{g.target}':>12} {mean:>6} {pr:>6} {apa:>8}  {sparkline(g.histogram)}")
     if s.finish_reasons:
         out.append("finish_reason per model:")

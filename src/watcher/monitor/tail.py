@@ -14,6 +14,9 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 
 @dataclass(slots=True)
@@ -213,3 +216,20 @@ class MultiTailer:
     def close(self) -> None:
         for t in self.tailers.values():
             t.close()
+
+
+def read_record(path: str | Path, offset: int, max_bytes: int = 64 << 20) -> dict[str, Any] | None:
+    """The full record whose line starts at `offset` in `path` (detail screen); None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            line = f.readline(max_bytes)
+    except OSError:
+        return None
+    if not line.endswith(b"\n"):  # a partial line is never trusted
+        return None
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) else None

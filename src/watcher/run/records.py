@@ -174,11 +174,6 @@ def utc_now() -> str:
 
 # The gate (gate/run.py): only what its checks read. Traces stay raw JSON: checked as bytes and
 # copied into the export without decode/re-encode.
-class GateUsage(msgspec.Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
 _RAW_NULL = msgspec.Raw(b"null")
 
 
@@ -190,8 +185,8 @@ class GateRecord(msgspec.Struct, kw_only=True):
     job: str | None = None
     synth_trace: msgspec.Raw = _RAW_NULL
     natural_trace: msgspec.Raw = _RAW_NULL
-    usage: GateUsage | None = None
-    final_usage: GateUsage | None = None
+    usage: Usage | None = None
+    final_usage: Usage | None = None
     system: str | None = None
 
 
@@ -221,3 +216,37 @@ class IdRound(msgspec.Struct):
 
     id: str
     round: int = 0
+
+
+# Stats (monitor/stats.py).
+# monitor.stats decodes only these fields of Accepted/Rejected lines (msgspec skips the rest, much
+# cheaper than a whole parse); the group of a decoded line is `group_of(rec)`, as for full records.
+class StatsAttempt(msgspec.Struct):
+    model: str = ""
+    finish_reason: str = ""
+    failure: str | None = None
+
+
+class StatsRecord(msgspec.Struct):
+    """Fields of Accepted/Rejected that stats need; `score` is None on a rejected line."""
+
+    id: str
+    status: str = ""
+    form: str | None = None
+    category: str | None = None
+    variant: str | None = None
+    score: float | None = None
+    best_score: float | None = None
+    attempts: int = 1
+    model: str = ""
+    finish_reason: str = ""
+    usage: Usage | None = None
+    cost_usd: float | None = 0.0
+    timestamp: str = ""
+    reason: str | None = None
+    detail: str | None = None
+    attempt_log: list[StatsAttempt] = []
+
+
+# A bound method, not a wrapper: stats calls it once per line of a catch-up.
+decode_stats_record = msgspec.json.Decoder(StatsRecord).decode

@@ -12,180 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import io
+import html
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
-from rich.console import Console
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from rich.cells import cell_len
+from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
-from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.control import RunControl
-from watcher.tui.screens import (
-    BusyScreen,
-    DetailScreen,
-    GateScreen,
-    HelpScreen,
-    LogScreen,
-    QuitScreen,
-    TrainScreen,
-)
-from watcher.tui.widgets import (
-    WORKER_COLS,
-    FailuresView,
-    FeedView,
-    FinishView,
-    GroupsView,
-    RunHeader,
-    WorkersView,
-    finish_header,
-    groups_header,
-)
+from watcher.tui.screens.busy import BusyScreen
+from watcher.tui.screens.main import MainScreen
+from watcher.tui.screens.quit import QuitScreen
+from watcher.tui.widgets.header import RunHeader
 
 T = TypeVar("T")
-RUNNING_STATES = frozenset({"starting", "running"})
-PAUSED_STATES = frozenset({"pausing", "paused"})
-
-
-class MainScreen(Screen[None]):
-    """Header, per-group table, finish_reasons, failures, workers and the live feed."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "pause", "Pause", tooltip="Pause the workers (in-flight calls finish)"),
-        Binding("r", "resume", "Resume", tooltip="Resume the workers"),
-        Binding("g", "gate", "Gate", tooltip="Run the quality gate on the data so far"),
-        Binding("t", "train", "Train", tooltip="Training panel"),
-        Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker"),
-        Binding("minus", "remove_worker", "Worker", key_display="-", tooltip="Remove a worker"),
-        Binding("l", "logs", "Logs", tooltip="Log of the selected worker"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "app.quit", "Quit", tooltip="Stop the workers or detach"),
-    ]
-
-    # bindings=True: the footer re-checks `check_action` when the state changes (Pause <-> Resume).
-    run_state: reactive[str] = reactive("starting", bindings=True)
-
-    def __init__(self, title: str) -> None:
-        super().__init__(id="main")
-        self.app_title = title
-        self._group_label: str | None = None
-
-    @property
-    def wapp(self) -> WatcherApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> ComposeResult:
-        yield RunHeader(self.app_title, id="header")
-        with Horizontal(id="top"):
-            with Vertical(id="groups-box", classes="panel") as box:
-                box.border_title = "forms"
-                yield Static(groups_header("form"), id="groups-head", classes="thead")
-                yield GroupsView(id="groups")
-            with Vertical(id="side"):
-                with Vertical(id="finish-box", classes="panel") as box:
-                    box.border_title = "finish_reason"
-                    yield Static(finish_header(False), id="finish-head", classes="thead")
-                    yield FinishView(id="finish")
-                with Vertical(id="failures-box", classes="panel") as box:
-                    box.border_title = "failures"
-                    yield FailuresView(id="failures")
-        with Vertical(id="workers-box", classes="panel") as box:
-            box.border_title = "workers"
-            yield Static(WORKER_COLS, id="workers-head", classes="thead")
-            yield WorkersView(id="workers")
-        feed = FeedView(id="feed", classes="panel")
-        feed.border_title = "feed"
-        yield feed
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(FeedView).focus()
-        # After the first refresh: nested containers may still be mounting during on_mount.
-        self.call_after_refresh(self.wapp.start_polling)
-
-    def on_resize(self) -> None:
-        # A narrow footer drops its padding so every key hint still fits in 80 columns.
-        footer = self.query_one(Footer)
-        footer.compact = self.size.width < 110
-        footer.show_command_palette = self.size.width >= 110  # ctrl+p still works; the help lists it
-
-    def on_screen_resume(self) -> None:
-        if self.wapp.last_snapshot is not None:
-            self.apply(self.wapp.last_snapshot)  # ticks skip the main screen while it is covered
-
-    def apply(self, s: Snapshot) -> None:
-        try:
-            self._apply(s)
-        except NoMatches:
-            pass  # still mounting (or closing): the next tick applies a fresher snapshot anyway
-
-    def _apply(self, s: Snapshot) -> None:
-        self.run_state = s.state
-        self.query_one(RunHeader).apply(s)
-        if s.group_label != self._group_label:
-            self._group_label = s.group_label
-            self.query_one("#groups-box").border_title = f"{s.group_label}s"
-            self.query_one("#groups-head", Static).update(groups_header(s.group_label))
-        self.query_one(GroupsView).apply(s)
-        finish = self.query_one(FinishView)
-        if finish.apply(s):
-            self.query_one("#finish-head", Static).update(finish_header(finish.with_other))
-        self.query_one(FailuresView).apply(s)
-        self.query_one(WorkersView).apply(s)
-        self.query_one(FeedView).apply(s)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "pause":
-            return self.run_state in RUNNING_STATES
-        if action == "resume":
-            return self.run_state in PAUSED_STATES
-        return True
-
-    # -- actions ---------------------------------------------------------------------------------
-    def action_pause(self) -> None:
-        self.run_state = "pausing"  # optimistic: the footer flips now; the next snapshot confirms
-        self.wapp.command("pause", self.wapp.control.pause)
-
-    def action_resume(self) -> None:
-        self.run_state = "running"
-        self.wapp.command("resume", self.wapp.control.resume)
-
-    def action_add_worker(self) -> None:
-        self.wapp.command("add worker", self.wapp.control.add_worker)
-        self.notify("adding a worker…", timeout=2)
-
-    def action_remove_worker(self) -> None:
-        self.wapp.command("remove worker", self.wapp.control.remove_worker)
-        self.notify("removing a worker…", timeout=2)
-
-    def action_gate(self) -> None:
-        self.app.push_screen(GateScreen())
-
-    def action_train(self) -> None:
-        self.app.push_screen(TrainScreen(refresh_s=self.wapp.interval))
-
-    def action_help(self) -> None:
-        if not self.app.is_screen_installed("help"):
-            self.app.install_screen(HelpScreen(), "help")  # built once, kept: later opens are instant
-        self.app.push_screen("help")
-
-    def action_logs(self) -> None:
-        wid = self.query_one(WorkersView).selected_id
-        if wid is None:
-            self.notify("no worker to show", severity="warning")
-            return
-        self.app.push_screen(LogScreen(wid))
-
-    def on_feed_view_selected(self, event: FeedView.Selected) -> None:
-        self.app.push_screen(DetailScreen(event.item))
+# Rich's SVG export (rich.console.Console.export_svg): cells are 20 * 0.61 px wide; each text run
+# names its line in its clip path.
+_SVG_CELL_W = 20 * 0.61
+_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+                       r'clip-path="url\(#[^"]*-line-(\d+)\)">(.*?)</text>')
 
 
 class WatcherApp(App[str | None]):
@@ -354,9 +205,20 @@ class WatcherApp(App[str | None]):
 
     # -- helpers for tests and benchmarks --------------------------------------------------------
     def screen_text(self) -> str:
-        """The current screen as plain text (what a terminal would show), e.g. for assertions."""
+        """The current screen as plain text (what a terminal would show), e.g. for assertions.
+
+        Read back from the public SVG screenshot (the frame the compositor renders, modal
+        backgrounds included): Rich writes each run of non-blank cells as one <text> element at
+        x = column * cell width, clipped to its line; blanks are left out and come back as spaces."""
         width, height = self.size
-        console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                          color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-        console.print(self.screen._compositor.render_update(full=True, screen_stack=self._background_screens))
-        return console.export_text()
+        rows = [[" "] * width for _ in range(height)]
+        for x, y, body in _SVG_TEXT.findall(self.export_screenshot(simplify=True)):
+            row, col = rows[int(y)], round(float(x) / _SVG_CELL_W)
+            for ch in html.unescape(body.replace("&#160;", " ")):  # Rich writes spaces as &#160;
+                cells = cell_len(ch) or 1
+                if col + cells <= width:
+                    row[col] = ch
+                    if cells == 2:
+                        row[col + 1] = ""  # a wide character fills two cells
+                col += cells
+        return "\n".join("".join(r) for r in rows)

@@ -9,7 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from watcher.monitor.stats import StatsAggregator, parse_ts, read_record
+from watcher.monitor.idset import IdSet
+from watcher.monitor.stats import StatsAggregator, parse_ts
+from watcher.monitor.tail import read_record
 from watcher.run.files import atomic_write_json
 from watcher.run.records import Accepted, Attempt, Heartbeat, Rejected, Usage, encode_line
 
@@ -290,9 +292,7 @@ def test_poll_budget_catches_up_in_steps(tmp_path):
 
 
 def test_id_set_grows_and_stays_exact():
-    from watcher.monitor.stats import _IdSet
-
-    s = _IdSet(4)
+    s = IdSet(4)
     ids = [f"{i:016x}" for i in range(5000)]
     assert all(s.add(i) for i in ids)
     assert not any(s.add(i) for i in ids)

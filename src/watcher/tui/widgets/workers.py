@@ -1,0 +1,69 @@
+"""The workers table: one line per worker; the cursor picks the worker for `l` (logs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from watcher.monitor.format import (
+    fmt_duration,
+)
+from watcher.monitor.snapshot import Snapshot, WorkerStats
+from watcher.tui.widgets.lines import CursorView
+from watcher.tui.widgets.text import STATE_STYLE, short_model
+
+WORKER_COLS = f"{'id':>3} {'backend/model':<24} {'pid':>7} {'state':<10} {'fly':>5} {'done':>6} {'rej':>4} " \
+              f"{'err':>4} {'rl':>5}  last error"
+
+
+def worker_line(w: WorkerStats, now: float) -> Text:
+    t = Text(no_wrap=True)
+    bm = f"{w.backend}/{short_model(w.model, max(6, 23 - len(w.backend)))}"[:24]
+    t.append(f"{w.id:>3} {bm:<24} {w.pid:>7} ")
+    state = w.state if w.alive or w.state in ("done", "failed", "dead", "restarting") else f"{w.state}?"
+    t.append(f"{state:<10}", style=STATE_STYLE.get(w.state, ""))
+    t.append(f" {w.in_flight:>2}/{w.concurrency:<2} {w.done:>6}")
+    t.append(f" {w.rejected:>4}", style="yellow" if w.rejected else "")
+    t.append(f" {w.errors:>4}", style="red" if w.errors else "")
+    if w.rate_limited_until is not None and w.rate_limited_until > now:
+        t.append(f" {w.rate_limited_until - now:>4.0f}s", style="bold yellow")  # waiting right now
+    else:
+        t.append(f" {w.rate_limit_waits or '—':>5}")
+    if w.last_error:
+        ago = f" ({fmt_duration(now - w.last_error_at, coarse=True)} ago)" if w.last_error_at else ""
+        t.append(f"  {w.last_error}{ago}", style="red")
+    else:
+        t.append("  —", style="dim")
+    if w.restarts:
+        t.append(f" · {w.restarts} restarts", style="yellow")
+    return t
+
+
+class WorkersView(CursorView):
+    """Workers, one line each; the cursor picks the worker for `l` (logs)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._key: Any = None
+        self.ids: list[int] = []
+
+    def apply(self, s: Snapshot) -> None:
+        # now only matters while a worker is rate-limited or has a last error ("25s ago").
+        key = (s.workers, int(s.now) if any(w.rate_limited_until or w.last_error_at for w in s.workers) else 0)
+        if key == self._key:
+            return
+        self._key = key
+        selected = self.selected_id
+        self.ids = [w.id for w in s.workers]
+        self.set_lines([worker_line(w, s.now) for w in s.workers])
+        if self.ids:
+            self.cursor = self.ids.index(selected) if selected in self.ids else 0
+        else:
+            self.cursor = None
+
+    @property
+    def selected_id(self) -> int | None:
+        if self.cursor is None or not self.ids:
+            return None
+        return self.ids[min(self.cursor, len(self.ids) - 1)]
