@@ -74,7 +74,7 @@ from watcher.gate.checks import (
 )
 from watcher.gate.export import SPLITS, ExportWriter, fill_empty_splits
 from watcher.run.files import atomic_write_json
-from watcher.run.paths import dataset_path, find_run, gate_dir, load_run_config, runs_root
+from watcher.run.paths import RunPaths, find_run, load_run_config, runs_root
 
 MAX_EXAMPLES = 5
 EXCERPT = 70
@@ -226,8 +226,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
     g = cfg.gate
-    ds = dataset_path(run_dir, cfg)
-    out_dir = gate_dir(run_dir)
+    paths = RunPaths(run_dir, cfg.output)
+    ds, out_dir = paths.dataset, paths.gate
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = token_limit(cfg)
     enabled = {

@@ -99,15 +99,3 @@ def load_run_config(run_dir: Path) -> RunConfig:
         raise ConfigError(f"{run_dir} has no {CONFIG_NAME}; fix: pass --run with a run directory made by watcher")
     return load_config(path)[0]
 
-
-def dataset_path(run_dir: Path, cfg: RunConfig) -> Path:
-    """The accepted-records file: `cfg.output`, relative to the run directory unless absolute."""
-    return RunPaths(Path(run_dir), cfg.output).dataset
-
-
-def rejects_path(run_dir: Path) -> Path:
-    return RunPaths(Path(run_dir)).rejects
-
-
-def gate_dir(run_dir: Path) -> Path:
-    return RunPaths(Path(run_dir)).gate
