@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from watcher.config import format_validation_error, resolve_config_path
 from watcher.errors import EXIT_USAGE, ConfigError, TrainError
 from watcher.run.files import atomic_write_json, pid_alive, read_json
+from watcher.train.state import TrainingState
 
 STATUSES = ("running", "stopped", "done", "failed")
 MLX_MISSING = ('mlx is not installed for training; fix: pip install "mlx[cpu]" mlx-lm '
@@ -396,14 +397,9 @@ class _Aggregate:
 _AGGREGATES: dict[str, _Aggregate] = {}
 
 
-def read_training_state(run_dir: Path) -> dict[str, Any] | None:
-    """A snapshot for front ends; cheap to call every second (metrics are read incrementally).
-
-    Keys: status (running|stopped|done|failed), phase (train|eval), stage, stage_index (0-based),
-    stages (names), iteration and total_iters (over all stages), train_loss and val_loss
-    ([(global iteration, loss)]), tokens_per_second, peak_memory (GB), eta_s, eval (eval.json or
-    None), error, pid. None when the run has never been trained.
-    """
+def read_training_state(run_dir: Path) -> TrainingState | None:
+    """A snapshot for front ends, None when the run has never been trained; cheap to call every
+    second (metrics are read incrementally)."""
     tdir = train_dir(Path(run_dir))
     state = read_json(tdir / "state.json")
     if state is None and not (tdir / "metrics.jsonl").exists():
@@ -426,23 +422,23 @@ def read_training_state(run_dir: Path) -> dict[str, Any] | None:
     if status == "running" and state.get("phase", "train") == "train" and rate and total:
         eta = max(0.0, (total - iteration) / rate)
     last = agg.last_train or {}
-    return {
-        "status": status,
-        "phase": state.get("phase", "train"),
-        "stage": state.get("stage"),
-        "stage_index": state.get("stage_index"),
-        "stages": list(state.get("stages") or []),
-        "iteration": iteration,
-        "total_iters": total,
-        "train_loss": list(agg.train_loss),
-        "val_loss": list(agg.val_loss),
-        "tokens_per_second": last.get("tokens_per_second"),
-        "peak_memory": last.get("peak_memory"),
-        "eta_s": eta,
-        "eval": agg.read_eval(tdir / "eval.json"),
-        "error": error,
-        "pid": state.get("pid"),
-    }
+    return TrainingState(
+        status=status,
+        phase=state.get("phase", "train"),
+        stage=state.get("stage"),
+        stage_index=state.get("stage_index"),
+        stages=tuple(state.get("stages") or ()),
+        iteration=iteration,
+        total_iters=total,
+        train_loss=tuple(agg.train_loss),
+        val_loss=tuple(agg.val_loss),
+        tokens_per_second=last.get("tokens_per_second"),
+        peak_memory=last.get("peak_memory"),
+        eta_s=eta,
+        eval=agg.read_eval(tdir / "eval.json"),
+        error=error,
+        pid=state.get("pid"),
+    )
 
 
 # ----- CLI: watcher train -----
@@ -476,20 +472,20 @@ def _fmt_eta(s: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
+def format_progress(rec: dict[str, Any], snap: TrainingState | None) -> str:
     """One headless progress line for a metrics record."""
-    stages = (snap or {}).get("stages") or []
+    stages = snap.stages if snap is not None else ()
     k = int(rec.get("stage_index") or 0)
     head = f"[train] stage {k + 1}/{len(stages) or '?'} {rec.get('stage')}"
     it = f"it {rec.get('iteration')}/{rec.get('stage_iters', '?')}"
-    glob = f"({rec.get('global_iteration')}/{(snap or {}).get('total_iters', '?')})"
+    glob = f"({rec.get('global_iteration')}/{snap.total_iters if snap is not None else '?'})"
     if rec.get("val_loss") is not None:
         return f"{head}  {it} {glob}  val_loss {rec['val_loss']:.4f}"
     mem = float(rec.get("peak_memory") or 0.0)
     mem_s = f"{mem:.2f} GB" if mem >= 1 else f"{mem * 1000:.0f} MB"
     return (f"{head}  {it} {glob}  train_loss {rec['train_loss']:.4f}  lr {rec.get('learning_rate', 0):.2e}  "
             f"{rec.get('tokens_per_second') or 0:.0f} tok/s  peak {mem_s}  "
-            f"ETA {_fmt_eta((snap or {}).get('eta_s'))}")
+            f"ETA {_fmt_eta(snap.eta_s if snap is not None else None)}")
 
 
 def format_eval_table(ev: dict[str, Any]) -> str:
@@ -516,22 +512,22 @@ def format_eval_table(ev: dict[str, Any]) -> str:
 
 
 def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
-                    emit: Callable[[str], None], as_json: bool = False, poll_s: float = 0.5) -> dict[str, Any]:
-    """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it."""
+                    emit: Callable[[str], None], as_json: bool = False,
+                    poll_s: float = 0.5) -> tuple[TrainingState | None, bool]:
+    """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it.
+    Returns the final state and whether the user interrupted."""
     tail = MetricsTail(train_dir(run_dir) / "metrics.jsonl")
     interrupted = 0
     while True:
         try:
-            snap = read_training_state(run_dir) or {}
+            snap = read_training_state(run_dir)
             for rec in tail.poll():
                 emit(json.dumps(rec) if as_json else format_progress(rec, snap))
-            running = proc.poll() is None if proc is not None else snap.get("status") == "running"
+            running = proc.poll() is None if proc is not None else snap is not None and snap.status == "running"
             if not running:
                 for rec in tail.poll():
                     emit(json.dumps(rec) if as_json else format_progress(rec, snap))
-                final = read_training_state(run_dir) or {}
-                final["interrupted"] = bool(interrupted)
-                return final
+                return read_training_state(run_dir), bool(interrupted)
             time.sleep(poll_s)
         except KeyboardInterrupt:
             interrupted += 1
@@ -567,23 +563,22 @@ def run_train_cli(args: argparse.Namespace) -> int:
         if not as_json:
             emit(f"[train] run {run_dir.name}: {len(cfg.stages)} stage(s), {cfg.total_iters} iterations, "
                  f"model {cfg.model}; log {train_dir(run_dir) / 'train.log'}")
-    final = follow_training(run_dir, proc, emit, as_json=as_json)
+    final, interrupted = follow_training(run_dir, proc, emit, as_json=as_json)
     rc = proc.wait() if proc is not None else 0
-    status = final.get("status")
+    status, error = (final.status, final.error) if final is not None else (None, None)
     if as_json:
-        emit(json.dumps({"event": "train_end", "status": status, "error": final.get("error"),
-                         "iteration": final.get("iteration"), "eval": final.get("eval")}))
-    if status == "done":
+        emit(json.dumps({"event": "train_end", "status": status, "error": error,
+                         "iteration": final.iteration if final else None, "eval": final.eval if final else None}))
+    if final is not None and status == "done":
         if not as_json:
-            ev = final.get("eval")
-            emit(format_eval_table(ev) if ev else "[train] done (evaluation disabled)")
+            emit(format_eval_table(final.eval) if final.eval else "[train] done (evaluation disabled)")
         return 0
-    if status == "stopped":
+    if final is not None and status == "stopped":
         if not as_json:
-            emit(f"[train] stopped at iteration {final.get('iteration')}/{final.get('total_iters')}; "
+            emit(f"[train] stopped at iteration {final.iteration}/{final.total_iters}; "
                  f"run `watcher train --run {run_dir.name}` again to resume")
-        return 130 if final.get("interrupted") else 0
-    print(f"watcher train: {final.get('error') or 'training failed; see train/train.log'}", file=sys.stderr)
+        return 130 if interrupted else 0
+    print(f"watcher train: {error or 'training failed; see train/train.log'}", file=sys.stderr)
     return EXIT_USAGE if rc == EXIT_USAGE else 3
 
 
