@@ -35,6 +35,7 @@ from textual import events
 from watcher.monitor.snapshot import Snapshot
 from watcher.monitor.stats import StatsAggregator
 from watcher.run.records import Accepted, Attempt, Rejected, Usage, encode_line, item_id, utc_now
+from watcher.train.state import TrainingState
 from watcher.tui.app import WatcherApp
 from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.main import MainScreen
@@ -111,7 +112,7 @@ class BenchControl:
     def run_gate(self) -> dict[str, Any]: return {}
     def start_training(self) -> None: ...
     def stop_training(self) -> None: ...
-    def training_state(self) -> dict[str, Any] | None: return None
+    def training_state(self) -> TrainingState | None: return None
 
 
 async def _until(cond: Any, timeout: float = 5.0) -> None:

@@ -8,12 +8,14 @@ directory, at the moment a worker needs it.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from watcher.errors import ConfigError, MissingKeyError
@@ -275,7 +277,7 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str,
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Dotted keys (`poetry.num`, `backends.openrouter.model`) set values inside a raw config dict."""
-    data = _deep_copy(data)
+    data = copy.deepcopy(data)
     for key, value in overrides.items():
         if value is None:
             continue
@@ -285,14 +287,6 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return data
-
-
-def _deep_copy(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _deep_copy(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_deep_copy(v) for v in d]
-    return d
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
@@ -306,21 +300,10 @@ def dump_config(cfg: RunConfig) -> str:
 
 
 def read_dotenv(path: Path | None = None) -> dict[str, str]:
-    """KEY=VALUE lines of ./.env; never written back."""
-    p = path or Path.cwd() / ".env"
-    out: dict[str, str] = {}
-    try:
-        text = p.read_text()
-    except OSError:
-        return out
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        k = k.strip().removeprefix("export ").strip()
-        out[k] = v.strip().strip("'\"")
-    return out
+    """KEY=VALUE lines of ./.env (python-dotenv's parser); never written back, never put in os.environ."""
+    # An explicit path: without one python-dotenv searches upwards from the caller's source file.
+    values = dotenv_values(path or Path.cwd() / ".env")
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def get_api_key(backend_name: str, backend: BackendConfig) -> str:

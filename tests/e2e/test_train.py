@@ -160,9 +160,9 @@ def test_two_stages_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
     assert all("a kite" in s["prompt"] or "orchard" in s["prompt"] for s in ev["samples"])  # held-out topics
 
     snap = read_training_state(run)
-    assert snap is not None and snap["status"] == "done"
-    assert snap["stages"] == ["haiku", "all"] and snap["iteration"] == snap["total_iters"] == 30
-    assert snap["train_loss"][-1][0] == 30 and snap["val_loss"] and snap["eval"] is not None
+    assert snap is not None and snap.status == "done"
+    assert snap.stages == ("haiku", "all") and snap.iteration == snap.total_iters == 30
+    assert snap.train_loss[-1][0] == 30 and snap.val_loss and snap.eval is not None
 
     import mlx_lm  # the stage adapter loads with mlx-lm's own loader
 
@@ -180,7 +180,7 @@ def test_stop_then_resume(tmp_path: Path, tiny_model: Path) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
         snap = read_training_state(run)
-        if snap and snap["iteration"] >= 10:
+        if snap and snap.iteration >= 10:
             break
         assert proc.poll() is None, (run / "train" / "train.log").read_text()
         time.sleep(0.1)
@@ -191,7 +191,7 @@ def test_stop_then_resume(tmp_path: Path, tiny_model: Path) -> None:
     stopped_at = state["saved_iteration"]
     assert 10 <= stopped_at < 120
     assert (run / "train" / "stage-1-one" / "adapters.safetensors").exists()
-    assert read_training_state(run)["status"] == "stopped"
+    assert read_training_state(run).status == "stopped"
 
     proc = start_training(run, cfg=cfg)  # same stages: continues from the saved adapter
     assert proc.wait(timeout=60) == 0, (run / "train" / "train.log").read_text()

@@ -14,6 +14,7 @@ from typing import Any
 
 from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
 from watcher.run.records import FAIL_BELOW_MIN, FAIL_EMPTY, FAIL_TIMEOUT, FAIL_TRUNCATED
+from watcher.train.state import TrainingState
 
 T0 = 1_763_700_000.0  # fixed start time
 ELAPSED = 2537.0
@@ -120,16 +121,16 @@ GATE_REPORT: dict[str, Any] = {
     "exported": {"train": 538, "valid": 30, "test": 30},
 }
 
-TRAINING_STATE: dict[str, Any] = {
-    "status": "running", "stage": "sonnets", "stage_index": 1, "stages": ["warmup", "sonnets", "all"],
-    "iteration": 120, "total_iters": 300,
-    "train_loss": [(10, 3.2), (20, 2.9), (40, 2.4), (60, 2.1), (80, 1.9), (100, 1.75), (120, 1.7)],
-    "val_loss": [(50, 2.3), (100, 1.9)],
-    "tokens_per_second": 1834.0, "peak_memory": 1.42, "eta_s": 95.0,
-    "eval": {"forms": {"Sonnet": {"before": {"mean_score": 0.61, "pass_rate": 0.2, "n": 20},
-                                  "after": {"mean_score": 0.83, "pass_rate": 0.55, "n": 20}}}},
-    "error": None,
-}
+TRAINING_STATE = TrainingState(
+    status="running", stage="sonnets", stage_index=1, stages=("warmup", "sonnets", "all"),
+    iteration=120, total_iters=300,
+    train_loss=((10, 3.2), (20, 2.9), (40, 2.4), (60, 2.1), (80, 1.9), (100, 1.75), (120, 1.7)),
+    val_loss=((50, 2.3), (100, 1.9)),
+    tokens_per_second=1834.0, peak_memory=1.42, eta_s=95.0,
+    eval={"forms": {"Sonnet": {"before": {"mean_score": 0.61, "pass_rate": 0.2, "n": 20},
+                               "after": {"mean_score": 0.83, "pass_rate": 0.55, "n": 20}}}},
+    error=None,
+)
 
 
 class FakeControl:
@@ -138,7 +139,7 @@ class FakeControl:
 
     def __init__(self, *, state: str = "running", workers: int = 2, feed: int = 30,
                  gate_report: dict[str, Any] | None = None, gate_error: Exception | None = None,
-                 training: dict[str, Any] | None = None, messages: tuple[str, ...] = (),
+                 training: TrainingState | None = None, messages: tuple[str, ...] = (),
                  run_dir: Path = Path("/fake/run")) -> None:
         self.run_dir = run_dir
         self.state = state
@@ -146,7 +147,7 @@ class FakeControl:
         self.feed = make_feed(feed)
         self.gate_report = GATE_REPORT if gate_report is None else gate_report
         self.gate_error = gate_error
-        self.training = copy.deepcopy(training)
+        self.training = training  # immutable: shared as is
         self.messages = messages
         self.now = T0 + ELAPSED
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -224,15 +225,15 @@ class FakeControl:
 
     def start_training(self) -> None:
         self._call("start_training")
-        self.training = copy.deepcopy(TRAINING_STATE)
+        self.training = TRAINING_STATE
 
     def stop_training(self) -> None:
         self._call("stop_training")
         if self.training is not None:
-            self.training = {**self.training, "status": "stopped"}
+            self.training = replace(self.training, status="stopped")
 
-    def training_state(self) -> dict[str, Any] | None:
-        return copy.deepcopy(self.training)
+    def training_state(self) -> TrainingState | None:
+        return self.training
 
 
 def with_state(s: Snapshot, **kw: Any) -> Snapshot:

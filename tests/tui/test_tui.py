@@ -337,12 +337,12 @@ async def test_train_panel_polls_while_open() -> None:
         await start(pilot)
         await pilot.press("t")
         await settle(pilot)
-        fake.training = {**TRAINING_STATE, "iteration": 130, "error": "val set smaller than batch size"}
+        fake.training = replace(TRAINING_STATE, iteration=130, error="val set smaller than batch size")
         screen = app.screen
         assert isinstance(screen, TrainScreen)
         for _ in range(50):  # the screen's own 50 Hz timer picks the change up
             await pilot.pause(0.02)
-            if screen.state and screen.state["iteration"] == 130:
+            if screen.state and screen.state.iteration == 130:
                 break
         await pilot.pause()
         assert "iteration 130/300" in text(app) and "error: val set smaller than batch size" in text(app)

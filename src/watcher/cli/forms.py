@@ -1,4 +1,4 @@
-"""`watcher verify` and `watcher forms`: thin command handlers over the verifier."""
+"""`watcher verify` and `watcher forms`: thin commands over the verifier."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import sys
 
 from watcher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from watcher.verify.forms.catalog import DEFAULT_FORMS, UnknownFormError, get_form, list_forms
-from watcher.verify.forms.score import verify
+
+DEFAULT_MIN_SCORE = 0.8
 
 
 def _read(path: str) -> str:
@@ -22,21 +22,36 @@ def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def run_verify_cli(args: argparse.Namespace) -> int:
+class VerifyCommand:
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--form", required=True, help="form name (see `watcher forms`)")
+        parser.add_argument("file", nargs="?", default="-", help="poem file, or - for stdin")
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--min-score", type=float, default=None)
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        return verify_file(args.form, args.file or "-", as_json=args.json,
+                           min_score=DEFAULT_MIN_SCORE if args.min_score is None else args.min_score)
+
+
+def verify_file(form_name: str, path: str, as_json: bool, min_score: float) -> int:
+    """Score one poem file (or stdin) against a form: 0 passed, 1 failed, 2 unknown form or unreadable file."""
+    # Loaded here, not at import: every other command imports this module through cli/main.py.
+    from watcher.verify.forms.catalog import UnknownFormError, get_form
+    from watcher.verify.forms.score import verify
+
     try:
-        form = get_form(args.form)
+        form = get_form(form_name)
     except UnknownFormError as e:
         print(f"watcher verify: {e}", file=sys.stderr)
         return EXIT_USAGE
-    path = getattr(args, "file", "-") or "-"
     try:
         text = _read(path)
     except OSError as e:
         print(f"watcher verify: cannot read {path}: {e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
-    min_score = 0.8 if getattr(args, "min_score", None) is None else float(args.min_score)
     res = verify(text, form.name, min_score=min_score)
-    if getattr(args, "json", False):
+    if as_json:
         print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2))
     else:
         verdict = "PASSED" if res.passed else "FAILED"
@@ -56,10 +71,20 @@ def run_verify_cli(args: argparse.Namespace) -> int:
     return EXIT_OK if res.passed else EXIT_FAILED
 
 
-def run_forms_cli(args: argparse.Namespace) -> int:
-    forms = list_forms()
+class FormsCommand:
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        return print_forms()
+
+
+def print_forms() -> int:
+    """The verifier's forms as a table; `*` marks the default set."""
+    from watcher.verify.forms.catalog import DEFAULT_FORMS, list_forms
+
     rows = [("", "form", "lines", "aliases", "description")]
-    for f in forms:
+    for f in list_forms():
         rows.append(("*" if f.name in DEFAULT_FORMS else "", f.name,
                      str(f.num_lines) if f.num_lines else "var", ", ".join(f.aliases) or "-", f.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

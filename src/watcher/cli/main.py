@@ -1,4 +1,8 @@
-"""Command line: argument parsing and one function per sub-command; the work lives elsewhere.
+"""Command line: the parser and the table of commands; each command is a small class in its own module.
+
+A command follows memray's protocol: `prepare_parser` adds its flags to its sub-parser and `run`
+does the work, returning the exit code. Command modules import their machinery inside `run`, so
+starting one command (a worker, `watcher forms`) never loads another's.
 
 Exit codes (all commands):
   0  done / passed          1  finished but failed (gate failed, items rejected with --strict, verify failed)
@@ -10,25 +14,64 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from typing import Protocol
 
-from watcher.errors import EXIT_INTERRUPTED, EXIT_USAGE
+from watcher.cli.attach import AttachCommand
+from watcher.cli.demo import DemoCommand
+from watcher.cli.forms import FormsCommand, VerifyCommand
+from watcher.cli.run import RunCommand
+from watcher.cli.sim import SimCommand
+from watcher.cli.status import StatusCommand
+from watcher.cli.worker import WorkerCommand
+from watcher.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError
 
 
-def _add_run_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="run config TOML (default configs/poetry.toml)")
-    p.add_argument("--run", help="run name to create or resume (default: a new dated run)")
-    p.add_argument("--forms", help="comma-separated poetry forms (default: top-10 learnable)")
-    p.add_argument("--num", type=int, help="examples per form")
-    p.add_argument("--min-score", type=float, help="minimum verifier score to accept")
-    p.add_argument("--model-mix", type=float, help="share of items for the Claude backend (0-1)")
-    p.add_argument("--openrouter-model", help="model id for the OpenRouter backend")
-    p.add_argument("--output", help="dataset file name (inside the run dir unless absolute)")
-    p.add_argument("--backend", help="mixed, or one backend name (claude, openrouter)")
-    p.add_argument("--workers", type=int, help="worker processes per backend")
-    p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
-    p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
-    p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
+class Command(Protocol):
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int: ...
+
+
+class GateCommand:
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--run", help="run name (default: the newest run)")
+        parser.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
+        parser.add_argument("--json", action="store_true")
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        from watcher.cli.gate import run_gate_cli
+
+        return run_gate_cli(args)
+
+
+class TrainCommand:
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--run", help="run name (default: the newest run)")
+        parser.add_argument("--config", default=None, help="training config (default configs/train.toml)")
+        parser.add_argument("--headless", action="store_true", dest="sub_headless")
+        parser.add_argument("--json", action="store_true")
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        from watcher.cli.train import run_train_cli
+
+        return run_train_cli(args)
+
+
+# The default command: `watcher` with no sub-command (its flags live on the top-level parser).
+DEFAULT_COMMAND: Command = RunCommand()
+
+# (name, one-line help, command), in the order `watcher --help` lists them.
+COMMANDS: list[tuple[str, str, Command]] = [
+    ("demo", "full pipeline on the built-in simulated provider (no key needed)", DemoCommand()),
+    ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
+    ("status", "snapshot of a run, live or finished", StatusCommand()),
+    ("gate", "quality gate and export to mlx-lm training data", GateCommand()),
+    ("train", "mlx-lm LoRA training on the gated export, then evaluation", TrainCommand()),
+    ("verify", "score one poem against a form", VerifyCommand()),
+    ("forms", "list the verifier's forms", FormsCommand()),
+    ("sim", "run the simulated provider on 127.0.0.1", SimCommand()),
+    ("worker", "internal: one generation worker, started by the supervisor", WorkerCommand()),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,133 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="watcher",
         description="Control room for synthetic-data generation: plan, generate, verify, watch, gate, train.",
     )
-    parser.add_argument("--headless", action="store_true", help="plain progress output instead of the TUI")
-    _add_run_flags(parser)
+    DEFAULT_COMMAND.prepare_parser(parser)
     sub = parser.add_subparsers(dest="command")
-
-    p = sub.add_parser("demo", help="full pipeline on the built-in simulated provider (no key needed)")
-    p.add_argument("--headless", action="store_true", dest="sub_headless")
-    _add_run_flags(p)
-
-    p = sub.add_parser("attach", help="open the TUI on a run whose workers are running")
-    p.add_argument("--run", help="run name (default: the newest run)")
-    p.add_argument("--headless", action="store_true", dest="sub_headless")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--interval", type=float, default=10.0)
-
-    p = sub.add_parser("status", help="snapshot of a run, live or finished")
-    p.add_argument("--run", help="run name (default: the newest run)")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("gate", help="quality gate and export to mlx-lm training data")
-    p.add_argument("--run", help="run name (default: the newest run)")
-    p.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("train", help="mlx-lm LoRA training on the gated export, then evaluation")
-    p.add_argument("--run", help="run name (default: the newest run)")
-    p.add_argument("--config", default=None, help="training config (default configs/train.toml)")
-    p.add_argument("--headless", action="store_true", dest="sub_headless")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("verify", help="score one poem against a form")
-    p.add_argument("--form", required=True, help="form name (see `watcher forms`)")
-    p.add_argument("file", nargs="?", default="-", help="poem file, or - for stdin")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--min-score", type=float, default=None)
-
-    sub.add_parser("forms", help="list the verifier's forms")
-
-    p = sub.add_parser("sim", help="run the simulated provider on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--latency", type=float, default=None, help="seconds per response (mean)")
-    p.add_argument("--rpm", type=int, default=None, help="enforced requests per minute (429 beyond)")
-    p.add_argument("--defect-rate", type=float, default=None, help="share of defective poems")
-    p.add_argument("--fault", action="append", default=[], help="FAULT=RATE, e.g. 500=0.05, drop=0.02")
-    p.add_argument("--api-key", default=None, help="key the simulator accepts (default: sim-key)")
-
-    p = sub.add_parser("worker", help="internal: one generation worker, started by the supervisor")
-    p.add_argument("--run-dir", required=True)
-    p.add_argument("--worker-id", type=int, required=True)
+    for name, help_text, command in COMMANDS:
+        command.prepare_parser(sub.add_parser(name, help=help_text))
     return parser
 
 
-def cmd_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> int:
-    from watcher.cli.run import run_main
-
-    return run_main(args, headless=headless, demo=demo)
-
-
-def cmd_attach(args: argparse.Namespace) -> int:
-    from watcher.cli.run import run_attach
-
-    return run_attach(args)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from watcher.monitor.headless import run_status
-
-    return run_status(args)
-
-
-def cmd_gate(args: argparse.Namespace) -> int:
-    from watcher.cli.gate import run_gate_cli
-
-    return run_gate_cli(args)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from watcher.cli.train import run_train_cli
-
-    return run_train_cli(args)
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    from watcher.cli.forms import run_verify_cli
-
-    return run_verify_cli(args)
-
-
-def cmd_forms(args: argparse.Namespace) -> int:
-    from watcher.cli.forms import run_forms_cli
-
-    return run_forms_cli(args)
-
-
-def cmd_sim(args: argparse.Namespace) -> int:
-    from watcher.simulator.server import run_sim_cli
-
-    return run_sim_cli(args)
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from watcher.generate.worker import run_worker_cli
-
-    return run_worker_cli(args)
-
-
 def main(argv: list[str] | None = None) -> int:
-    from watcher.errors import ConfigError
-
     parser = build_parser()
     args = parser.parse_args(argv)
-    cmd = args.command
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "attach": cmd_attach,
-        "status": cmd_status,
-        "gate": cmd_gate,
-        "train": cmd_train,
-        "verify": cmd_verify,
-        "forms": cmd_forms,
-        "sim": cmd_sim,
-        "worker": cmd_worker,
-    }
+    command = DEFAULT_COMMAND if args.command is None else {n: c for n, _, c in COMMANDS}[args.command]
     try:
-        if cmd is None:
-            return cmd_main(args, headless=args.headless)
-        if cmd == "demo":
-            return cmd_main(args, headless=args.headless or args.sub_headless, demo=True)
-        return handlers[cmd](args)
+        return command.run(args, parser)
     except ConfigError as e:
         print(f"watcher: {e}", file=sys.stderr)
         return EXIT_USAGE

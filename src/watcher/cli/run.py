@@ -1,195 +1,21 @@
-"""The run commands: `watcher`, `watcher --headless`, `watcher demo` and `watcher attach`.
-
-Resolve the config and the run, check keys, start (or resume, or adopt) the workers, then hand the
-supervisor to the TUI or to the headless reporter.
-"""
+"""`watcher` and `watcher --headless`: supervise a run of the configured job (the default command)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-import tomllib
-from pathlib import Path
-from typing import Any
 
-from watcher.config import (
-    RunConfig,
-    apply_overrides,
-    get_api_key,
-    parse_config,
-    resolve_config_path,
-    seed_flag_overrides,
-    toml_error_message,
-)
-from watcher.errors import ConfigError
-
-SIM_KEY_ENV = "WATCHER_SIM_KEY"
-SIM_KEY = "sim-key"
-# Headless prints every record from the snapshot's feed: keep more than a 4 Hz poll can ever see arrive.
-HEADLESS_FEED = 20_000
+from watcher.cli.options import RunOptions, add_run_flags
 
 
-def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
-    num = getattr(args, "num", None)
-    job = data.get("job", "poetry")
-    ov = seed_flag_overrides(
-        forms=getattr(args, "forms", None), num=num if job == "poetry" else None,
-        min_score=getattr(args, "min_score", None), model_mix=getattr(args, "model_mix", None),
-        openrouter_model=getattr(args, "openrouter_model", None), output=getattr(args, "output", None),
-        backend=getattr(args, "backend", None),
-    )
-    if ov.get("backends.openrouter.model") and "openrouter" not in data.get("backends", {}):
-        raise ConfigError("--openrouter-model given but the config has no [backends.openrouter] table; "
-                          "fix: add one, or set the model in the config")
-    if num is not None and job == "agentic":
-        # --num is "examples per group" for every job: per category here, prompts for aba.
-        for cat in data.get("agentic", {}).get("categories", []):
-            cat["target"] = num
-    elif num is not None and job == "aba":
-        ov["aba.max_prompts"] = num
-    workers = getattr(args, "workers", None)
-    if workers is not None:
-        for name in data.get("backends", {}):
-            ov[f"backends.{name}.workers"] = workers
-    return ov
+class RunCommand:
+    """Prepares the top-level parser itself: its flags are the ones `watcher` takes without a command."""
 
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--headless", action="store_true", help="plain progress output instead of the TUI")
+        add_run_flags(parser)
 
-DEMO_NUM = 3  # examples per group when a demo runs a full-size config without --num
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        # Imported here, as in every command: `watcher forms` or a worker need not load the run machinery.
+        from watcher.cli.launch import run_main
 
-
-def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
-    """Point every backend at the simulated provider: the demo needs no key and no network. The
-    real providers' rate limits do not apply to it (the simulator has its own)."""
-    for b in data.get("backends", {}).values():
-        b["simulated"] = True
-        b["rpm"] = 0
-        b["tpm"] = 0
-        b["api_key_env"] = SIM_KEY_ENV
-        b["base_url"] = sim.base_url_anthropic if b.get("kind") == "anthropic" else sim.base_url_openai
-        b.pop("extra_headers", None)
-    return data
-
-
-def start_simulator(port: int = 0):
-    from watcher.simulator.config import SimConfig
-    from watcher.simulator.server import SimServer
-
-    # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
-    sim = SimServer(SimConfig(api_key=SIM_KEY, latency_s=0.4, defect_rate=0.35, error_500=0.02,
-                              overloaded_529=0.01, truncate=0.03, empty=0.01), port=port)
-    sim.start()
-    return sim
-
-
-def resolve_run_config(args: argparse.Namespace, demo: bool, sim: Any = None) -> RunConfig:
-    path = resolve_config_path(getattr(args, "config", None), "demo" if demo else "poetry")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(toml_error_message(path, e)) from None
-    if demo and getattr(args, "config", None) and getattr(args, "num", None) is None:
-        args.num = DEMO_NUM  # a demo of a full-size job (2,525 agentic examples) stays a demo
-    data = apply_overrides(data, _overrides(args, data))
-    if demo and sim is not None:
-        data = simulate_backends(data, sim)
-    cfg = parse_config(data, str(path))
-    from watcher.generate.jobs import make_job
-
-    make_job(cfg)  # unknown forms, missing prompt files: one clear error before anything starts
-    return cfg
-
-
-def check_keys(cfg: RunConfig) -> None:
-    for name in cfg.active_backends():
-        b = cfg.backends[name]
-        if not b.simulated:
-            get_api_key(name, b)
-
-
-def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> int:
-    from watcher.generate.supervisor import Supervisor, default_run_name, prepare_run
-
-    sim = start_simulator() if demo else None
-    try:
-        cfg = resolve_run_config(args, demo, sim)
-        check_keys(cfg)
-        run_name = args.run or default_run_name(cfg, demo)
-        run_dir, resumed, changes = prepare_run(cfg, run_name)
-        out = sys.stdout
-        if headless and not getattr(args, "json", False):
-            what = "resuming" if resumed else "starting"
-            print(f"watcher: {what} run {run_name} in {run_dir}"
-                  + (f" (simulated provider on 127.0.0.1:{sim.port})" if sim else ""), file=out)
-            for c in changes:
-                print(f"  changed since last start: {c}", file=out)
-        sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
-                         feed_size=HEADLESS_FEED if headless else 200)
-        sup.start()
-        if getattr(args, "detach", False):
-            sup.detach()
-            print(f"watcher: workers started for run {run_name}; follow with `watcher attach --run {run_name}`")
-            return 0
-        if headless:
-            from watcher.monitor.headless import run_headless
-
-            return run_headless(sup, json_mode=getattr(args, "json", False), interval=args.interval)
-        return run_tui(sup, demo=demo)
-    finally:
-        if sim is not None:
-            sim.stop()
-
-
-def run_tui(sup: Any, demo: bool = False) -> int:
-    from watcher.tui.app import WatcherApp
-
-    # The app itself stops or detaches the workers when the user picks in its quit dialog.
-    app = WatcherApp(sup, title=f"watcher · {sup.run_dir.name}")
-    result = app.run()
-    if result == "detach":
-        note = " (the demo's simulated provider stops with this process: its workers will wait and retry)" if demo else ""
-        print(f"watcher: detached; workers keep running. Re-attach with `watcher attach --run {sup.run_dir.name}`{note}")
-        return 0
-    if result != "stop":  # the app ended without the dialog (an error): never leave orphans behind
-        print("watcher: stopping workers (in-flight calls finish)...")
-        sup.stop(graceful=True)
-    from watcher.monitor.headless import summary_line
-
-    print(summary_line(sup.snapshot()))
-    return 0
-
-
-def run_attach(args: argparse.Namespace) -> int:
-    from watcher.generate.supervisor import Supervisor
-    from watcher.run.paths import find_run
-
-    run_dir = find_run(args.run)
-    sup_probe = Path(run_dir)
-    sim = None
-    from watcher.config import load_config
-
-    cfg = load_config(sup_probe / "config.toml")[0]
-    env = None
-    if any(b.simulated for b in cfg.backends.values()):
-        # A demo run's workers talk to the simulator on the port in its config: bring it back.
-        port = _port_of(next(b.base_url for b in cfg.backends.values() if b.simulated))
-        try:
-            sim = start_simulator(port)
-        except OSError:
-            sim = None  # still running in another process
-        env = {SIM_KEY_ENV: SIM_KEY}
-    try:
-        sup = Supervisor.attach(run_dir, env=env, feed_size=HEADLESS_FEED if args.sub_headless else 200)
-        if getattr(args, "sub_headless", False):
-            from watcher.monitor.headless import run_headless
-
-            return run_headless(sup, json_mode=args.json, interval=args.interval)
-        return run_tui(sup, demo=sim is not None)
-    finally:
-        if sim is not None:
-            sim.stop()
-
-
-def _port_of(url: str | None) -> int:
-    from urllib.parse import urlparse
-
-    return urlparse(url or "").port or 0
+        return run_main(RunOptions.from_args(args, headless=args.headless))

@@ -19,7 +19,7 @@ from watcher.run.paths import RunPaths, find_run
 from watcher.train.config import load_train_config
 from watcher.train.evaluate import format_eval_table
 from watcher.train.process import ensure_gate_export, start_training, stop_training
-from watcher.train.state import metrics_records, read_training_state, runner_alive
+from watcher.train.state import TrainingState, metrics_records, read_training_state, runner_alive
 
 
 def find_run_dir(name: str | None) -> Path:
@@ -29,39 +29,39 @@ def find_run_dir(name: str | None) -> Path:
     return Path(find_run(name))
 
 
-def format_progress(rec: dict[str, Any], snap: dict[str, Any] | None) -> str:
+def format_progress(rec: dict[str, Any], snap: TrainingState | None) -> str:
     """One headless progress line for a metrics record."""
-    stages = (snap or {}).get("stages") or []
+    stages = snap.stages if snap is not None else ()
     k = int(rec.get("stage_index") or 0)
     head = f"[train] stage {k + 1}/{len(stages) or '?'} {rec.get('stage')}"
     it = f"it {rec.get('iteration')}/{rec.get('stage_iters', '?')}"
-    glob = f"({rec.get('global_iteration')}/{(snap or {}).get('total_iters', '?')})"
+    glob = f"({rec.get('global_iteration')}/{snap.total_iters if snap is not None else '?'})"
     if rec.get("val_loss") is not None:
         return f"{head}  {it} {glob}  val_loss {rec['val_loss']:.4f}"
     mem = float(rec.get("peak_memory") or 0.0)
     mem_s = f"{mem:.2f} GB" if mem >= 1 else f"{mem * 1000:.0f} MB"
     return (f"{head}  {it} {glob}  train_loss {rec['train_loss']:.4f}  lr {rec.get('learning_rate', 0):.2e}  "
             f"{rec.get('tokens_per_second') or 0:.0f} tok/s  peak {mem_s}  "
-            f"ETA {fmt_clock((snap or {}).get('eta_s'), hours=False)}")
+            f"ETA {fmt_clock(snap.eta_s if snap is not None else None, hours=False)}")
 
 
 def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
-                    emit: Callable[[str], None], as_json: bool = False, poll_s: float = 0.5) -> dict[str, Any]:
-    """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it."""
+                    emit: Callable[[str], None], as_json: bool = False,
+                    poll_s: float = 0.5) -> tuple[TrainingState | None, bool]:
+    """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it.
+    Returns the final state and whether the user interrupted."""
     tail = FileTailer(RunPaths(run_dir).train_metrics)
     interrupted = 0
     while True:
         try:
-            snap = read_training_state(run_dir) or {}
+            snap = read_training_state(run_dir)
             for rec in metrics_records(tail):
                 emit(json.dumps(rec) if as_json else format_progress(rec, snap))
-            running = proc.poll() is None if proc is not None else snap.get("status") == "running"
+            running = proc.poll() is None if proc is not None else snap is not None and snap.status == "running"
             if not running:
                 for rec in metrics_records(tail):
                     emit(json.dumps(rec) if as_json else format_progress(rec, snap))
-                final = read_training_state(run_dir) or {}
-                final["interrupted"] = bool(interrupted)
-                return final
+                return read_training_state(run_dir), bool(interrupted)
             time.sleep(poll_s)
         except KeyboardInterrupt:
             interrupted += 1
@@ -97,21 +97,20 @@ def run_train_cli(args: argparse.Namespace) -> int:
         if not as_json:
             emit(f"[train] run {run_dir.name}: {len(cfg.stages)} stage(s), {cfg.total_iters} iterations, "
                  f"model {cfg.model}; log {RunPaths(run_dir).train_log}")
-    final = follow_training(run_dir, proc, emit, as_json=as_json)
+    final, interrupted = follow_training(run_dir, proc, emit, as_json=as_json)
     rc = proc.wait() if proc is not None else 0
-    status = final.get("status")
+    status, error = (final.status, final.error) if final is not None else (None, None)
     if as_json:
-        emit(json.dumps({"event": "train_end", "status": status, "error": final.get("error"),
-                         "iteration": final.get("iteration"), "eval": final.get("eval")}))
-    if status == "done":
+        emit(json.dumps({"event": "train_end", "status": status, "error": error,
+                         "iteration": final.iteration if final else None, "eval": final.eval if final else None}))
+    if final is not None and status == "done":
         if not as_json:
-            ev = final.get("eval")
-            emit(format_eval_table(ev) if ev else "[train] done (evaluation disabled)")
+            emit(format_eval_table(final.eval) if final.eval else "[train] done (evaluation disabled)")
         return 0
-    if status == "stopped":
+    if final is not None and status == "stopped":
         if not as_json:
-            emit(f"[train] stopped at iteration {final.get('iteration')}/{final.get('total_iters')}; "
+            emit(f"[train] stopped at iteration {final.iteration}/{final.total_iters}; "
                  f"run `watcher train --run {run_dir.name}` again to resume")
-        return 130 if final.get("interrupted") else 0
-    print(f"watcher train: {final.get('error') or 'training failed; see train/train.log'}", file=sys.stderr)
+        return 130 if interrupted else 0
+    print(f"watcher train: {error or 'training failed; see train/train.log'}", file=sys.stderr)
     return EXIT_USAGE if rc == EXIT_USAGE else 3

@@ -85,8 +85,8 @@ from watcher.gate.export import (
 )
 from watcher.generate.jobs import make_job
 from watcher.run.files import atomic_write_json
-from watcher.run.paths import RunPaths, dataset_path, gate_dir, load_run_config
-from watcher.run.records import GATE_RECORD_TYPES
+from watcher.run.paths import RunPaths, load_run_config
+from watcher.run.records import GATE_RECORD_TYPES, GROUP_FIELD
 from watcher.verify.forms.catalog import DEFAULT_FORMS, get_form
 
 
@@ -166,8 +166,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
     g = cfg.gate
-    ds = dataset_path(run_dir, cfg)
-    out_dir = gate_dir(run_dir)
+    paths = RunPaths(run_dir, cfg.output)
+    ds, out_dir = paths.dataset, paths.gate
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = token_limit(cfg)
     enabled = {
@@ -319,7 +319,7 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
     need_natural = needs_natural_trace(cfg)
     systems = {v.name: v.system_prompt for v in cfg.aba.variants} if job == "aba" and cfg.aba else {}
     tools = agentic_tools(cfg) if job == "agentic" else {}
-    gfield = {"poetry": "form", "agentic": "category", "aba": "variant"}[job]
+    gfield = GROUP_FIELD[job]
     style, vshare, tshare = g.trace_style, g.valid_share, g.test_share
     use_synth, use_natural = style in ("synth", "both"), style in ("natural", "both")
     rows = st.rows

@@ -23,6 +23,7 @@ from watcher.generate.jobs import make_job
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.files import append_event, atomic_write_json, pid_alive, read_control, read_json
 from watcher.run.paths import RunPaths
+from watcher.train.state import TrainingState
 
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
 IDENTITY_FIELDS = ("job", "seed", "output", "poetry.forms", "poetry.topics_file", "poetry.tones_file",
@@ -386,7 +387,7 @@ class Supervisor:
 
         stop_training(self.run_dir)
 
-    def training_state(self) -> dict[str, Any] | None:
+    def training_state(self) -> TrainingState | None:
         from watcher.train.state import read_training_state
 
         return read_training_state(self.run_dir)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from watcher.monitor.snapshot import Snapshot
+from watcher.train.state import TrainingState
 
 
 class RunControl(Protocol):
@@ -45,5 +46,5 @@ class RunControl(Protocol):
 
     def stop_training(self) -> None: ...
 
-    def training_state(self) -> dict[str, Any] | None:
-        """Training progress read from train/ (see train.py), or None when nothing started."""
+    def training_state(self) -> TrainingState | None:
+        """Training progress read from train/ (train/state.py), or None when nothing started."""

@@ -23,7 +23,7 @@ class RunPaths:
         out = Path(output)
         self.dataset = out if out.is_absolute() else run_dir / out
         self.rejects = run_dir / "rejects.jsonl"
-        self.config = run_dir / "config.toml"
+        self.config = run_dir / CONFIG_NAME
         self.control = run_dir / "control.json"
         self.layout = run_dir / "layout.json"
         self.supervisor = run_dir / "supervisor.json"
@@ -99,15 +99,3 @@ def load_run_config(run_dir: Path) -> RunConfig:
         raise ConfigError(f"{run_dir} has no {CONFIG_NAME}; fix: pass --run with a run directory made by watcher")
     return load_config(path)[0]
 
-
-def dataset_path(run_dir: Path, cfg: RunConfig) -> Path:
-    """The accepted-records file: `cfg.output`, relative to the run directory unless absolute."""
-    return RunPaths(Path(run_dir), cfg.output).dataset
-
-
-def rejects_path(run_dir: Path) -> Path:
-    return RunPaths(Path(run_dir)).rejects
-
-
-def gate_dir(run_dir: Path) -> Path:
-    return RunPaths(Path(run_dir)).gate

@@ -2,7 +2,7 @@
 
 These shapes are the contract between workers (writers) and tail/stats/gate/TUI (readers).
 Poetry records carry `form` and `poem`; agentic records carry `category` and `response`;
-aba records carry `variant` and `response`. `group_of` gives the per-group key for any of them.
+aba records carry `variant` and `response`.
 """
 
 from __future__ import annotations
@@ -123,8 +123,6 @@ class Heartbeat(msgspec.Struct, kw_only=True):
 
 
 _encoder = msgspec.json.Encoder()
-_acc_decoder = msgspec.json.Decoder(Accepted)
-_rej_decoder = msgspec.json.Decoder(Rejected)
 _hb_decoder = msgspec.json.Decoder(Heartbeat)
 
 
@@ -133,30 +131,18 @@ def encode_line(record: Accepted | Rejected | dict[str, Any]) -> bytes:
     return _encoder.encode(record) + b"\n"
 
 
-def decode_accepted(line: bytes | str) -> Accepted:
-    return _acc_decoder.decode(line)
-
-
-def decode_rejected(line: bytes | str) -> Rejected:
-    return _rej_decoder.decode(line)
-
-
 def decode_heartbeat(data: bytes | str) -> Heartbeat:
     return _hb_decoder.decode(data)
 
 
+GROUP_FIELD = {"poetry": "form", "agentic": "category", "aba": "variant"}  # the one rule for "which group"
+
+
 def group_of(rec: Any) -> str:
-    """The per-group key: form (poetry), category (agentic) or variant (aba)."""
+    """The per-group key of a record (full or a reader subset, or its dict): form, category or variant."""
     if isinstance(rec, dict):
         return rec.get("form") or rec.get("category") or rec.get("variant") or "?"
     return rec.form or rec.category or rec.variant or "?"
-
-
-def output_text(rec: Any) -> str:
-    """The generated text of a record: poem for poetry, response otherwise."""
-    if isinstance(rec, dict):
-        return rec.get("poem") or rec.get("response") or ""
-    return rec.poem or rec.response or ""
 
 
 def item_id(job: str, key: str, replicate: int) -> str:

@@ -1,5 +1,5 @@
-"""Training state under `<run>/train/`: the stage directories, state.json, and the snapshot front
-ends read (`read_training_state`, which follows metrics.jsonl incrementally).
+"""Training state under `<run>/train/`: the stage directories, state.json, and the immutable
+`TrainingState` front ends read (`read_training_state`, which follows metrics.jsonl incrementally).
 
 Files under `<run>/train/`:
   config.json            the resolved TrainConfig the runner uses (written by start_training)
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,25 @@ from watcher.monitor.tail import FileTailer
 from watcher.run.files import atomic_write_json, pid_alive, read_json
 from watcher.run.paths import RunPaths
 from watcher.train.config import StageConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    status: str  # running | stopped | done | failed
+    phase: str = "train"  # train | eval
+    stage: str | None = None
+    stage_index: int | None = None  # 0-based index into `stages`
+    stages: tuple[str, ...] = ()
+    iteration: int = 0  # global, over all stages
+    total_iters: int = 0
+    train_loss: tuple[tuple[int, float], ...] = ()  # (global iteration, loss)
+    val_loss: tuple[tuple[int, float], ...] = ()
+    tokens_per_second: float | None = None
+    peak_memory: float | None = None  # GB
+    eta_s: float | None = None
+    eval: dict[str, Any] | None = None  # train/eval.json as the evaluator wrote it; None before
+    error: str | None = None
+    pid: int | None = None
 
 
 def train_dir(run_dir: Path) -> Path:
@@ -126,14 +146,9 @@ class _Aggregate:
 _AGGREGATES: dict[str, _Aggregate] = {}
 
 
-def read_training_state(run_dir: Path) -> dict[str, Any] | None:
-    """A snapshot for front ends; cheap to call every second (metrics are read incrementally).
-
-    Keys: status (running|stopped|done|failed), phase (train|eval), stage, stage_index (0-based),
-    stages (names), iteration and total_iters (over all stages), train_loss and val_loss
-    ([(global iteration, loss)]), tokens_per_second, peak_memory (GB), eta_s, eval (eval.json or
-    None), error, pid. None when the run has never been trained.
-    """
+def read_training_state(run_dir: Path) -> TrainingState | None:
+    """A snapshot for front ends, None when the run has never been trained; cheap to call every
+    second (metrics are read incrementally)."""
     paths = RunPaths(Path(run_dir))
     tdir = paths.train
     state = read_json(paths.train_state)
@@ -157,20 +172,20 @@ def read_training_state(run_dir: Path) -> dict[str, Any] | None:
     if status == "running" and state.get("phase", "train") == "train" and rate and total:
         eta = max(0.0, (total - iteration) / rate)
     last = agg.last_train or {}
-    return {
-        "status": status,
-        "phase": state.get("phase", "train"),
-        "stage": state.get("stage"),
-        "stage_index": state.get("stage_index"),
-        "stages": list(state.get("stages") or []),
-        "iteration": iteration,
-        "total_iters": total,
-        "train_loss": list(agg.train_loss),
-        "val_loss": list(agg.val_loss),
-        "tokens_per_second": last.get("tokens_per_second"),
-        "peak_memory": last.get("peak_memory"),
-        "eta_s": eta,
-        "eval": agg.read_eval(paths.train_eval),
-        "error": error,
-        "pid": state.get("pid"),
-    }
+    return TrainingState(
+        status=status,
+        phase=state.get("phase", "train"),
+        stage=state.get("stage"),
+        stage_index=state.get("stage_index"),
+        stages=tuple(state.get("stages") or ()),
+        iteration=iteration,
+        total_iters=total,
+        train_loss=tuple(agg.train_loss),
+        val_loss=tuple(agg.val_loss),
+        tokens_per_second=last.get("tokens_per_second"),
+        peak_memory=last.get("peak_memory"),
+        eta_s=eta,
+        eval=agg.read_eval(paths.train_eval),
+        error=error,
+        pid=state.get("pid"),
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from helpers import ROOT
 
-from watcher.config import get_api_key, load_config, read_dotenv
+from watcher.config import apply_overrides, get_api_key, load_config, read_dotenv
 from watcher.errors import ConfigError, MissingKeyError
 
 
@@ -62,3 +64,26 @@ def test_missing_key_names_the_variable(monkeypatch, tmp_path):
 def _cfg_path():
 
     return ROOT / "configs" / "poetry.toml"
+
+
+def test_environment_wins_over_dotenv_and_dotenv_is_only_read(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    cfg, _ = load_config(_cfg_path())
+    env_file = tmp_path / ".env"
+    env_file.write_text('OPENROUTER_API_KEY="from-file" # a comment\nEMPTY\n')
+    before = env_file.read_text()
+    monkeypatch.setenv("OPENROUTER_API_KEY", "from-env")
+    assert get_api_key("openrouter", cfg.backends["openrouter"]) == "from-env"
+    monkeypatch.delenv("OPENROUTER_API_KEY")
+    assert read_dotenv() == {"OPENROUTER_API_KEY": "from-file"}  # a key with no value is no key
+    assert get_api_key("openrouter", cfg.backends["openrouter"]) == "from-file"
+    assert "OPENROUTER_API_KEY" not in os.environ and env_file.read_text() == before
+
+
+def test_overrides_leave_the_input_untouched():
+    data = {"poetry": {"forms": ["Sonnet"]}, "backends": {"claude": {"kind": "anthropic"}}}
+    out = apply_overrides(data, {"poetry.num": 3, "backends.claude.model": "m"})
+    assert out["poetry"] == {"forms": ["Sonnet"], "num": 3} and out["backends"]["claude"]["model"] == "m"
+    assert data == {"poetry": {"forms": ["Sonnet"]}, "backends": {"claude": {"kind": "anthropic"}}}
+    out["poetry"]["forms"].append("Haiku")
+    assert data["poetry"]["forms"] == ["Sonnet"]

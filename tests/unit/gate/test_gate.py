@@ -17,7 +17,7 @@ from watcher.config import RunConfig, apply_overrides, dump_config, load_config,
 from watcher.errors import ConfigError
 from watcher.gate.run import GateReport, run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
-from watcher.run.paths import dataset_path, find_run, list_runs, load_run_config, rejects_path, runs_root
+from watcher.run.paths import RunPaths, find_run, list_runs, load_run_config, runs_root
 from watcher.run.records import Accepted, Usage, encode_line, item_id
 
 FORMS = {"Sonnet": 14, "Villanelle": 19}
@@ -357,9 +357,9 @@ def test_runs_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="runs there: new, old"):
         find_run("nope")
     assert load_run_config(old).output == "/abs/out.jsonl"
-    assert dataset_path(old, cfg) == Path("/abs/out.jsonl")
-    assert dataset_path(new, load_run_config(new)) == new / "dataset.jsonl"
-    assert rejects_path(new) == new / "rejects.jsonl"
+    assert RunPaths(old, cfg.output).dataset == Path("/abs/out.jsonl")
+    assert RunPaths(new, load_run_config(new).output).dataset == new / "dataset.jsonl"
+    assert RunPaths(new).rejects == new / "rejects.jsonl"
 
 
 def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from watcher.monitor.format import fmt_duration, num, pct
+from watcher.train.state import TrainingState
 from watcher.tui.screens.base import SubScreen
 from watcher.tui.widgets.loss_chart import LossChart
 
@@ -28,7 +29,7 @@ class TrainScreen(SubScreen):
     def __init__(self, refresh_s: float = 0.25) -> None:
         super().__init__()
         self.refresh_s = refresh_s
-        self.state: dict[str, Any] | None = None
+        self.state: TrainingState | None = None
         self._loaded = False
         self._polling = False
 
@@ -62,7 +63,7 @@ class TrainScreen(SubScreen):
         self.query_one("#train-status", Static).update(
             Text(f"training state unavailable: {type(exc).__name__}: {exc}", style="bold red"))
 
-    def show_state(self, state: dict[str, Any] | None) -> None:
+    def show_state(self, state: TrainingState | None) -> None:
         self._polling = False
         if self._loaded and state == self.state:
             return
@@ -78,29 +79,29 @@ class TrainScreen(SubScreen):
             return
         chart.display = True
         status.update(train_status_text(state))
-        chart.set_data(state.get("train_loss") or [], state.get("val_loss") or [])
-        forms = ((state.get("eval") or {}).get("forms")) or {}
+        chart.set_data(state.train_loss, state.val_loss)
+        forms = (state.eval or {}).get("forms") or {}
         ev.update(eval_table(forms) if forms else Text("no evaluation yet (runs after training)", style="dim"))
 
 
-def train_status_text(st: dict[str, Any]) -> Text:
+def train_status_text(st: TrainingState) -> Text:
     t = Text()
-    status = str(st.get("status", "?"))
+    status = st.status
     t.append(status.upper(), style="bold green" if status in ("running", "done") else
              "bold red" if status in ("failed", "error") else "bold yellow")
-    stages = st.get("stages") or []
-    idx = st.get("stage_index")
-    stage = st.get("stage") or "--"
+    stages = st.stages
+    idx = st.stage_index
+    stage = st.stage or "--"
     stage_txt = f"{stage} ({(idx or 0) + 1}/{len(stages)})" if stages and idx is not None else str(stage)
     t.append(f" · stage {stage_txt}")
-    t.append(f" · iteration {st.get('iteration', 0)}/{st.get('total_iters', '?')}")
-    tps = st.get("tokens_per_second")
+    t.append(f" · iteration {st.iteration}/{st.total_iters}")
+    tps = st.tokens_per_second
     t.append(f" · {tps:.0f} tok/s" if isinstance(tps, int | float) else " · -- tok/s")
-    mem = st.get("peak_memory")
+    mem = st.peak_memory
     t.append(f" · peak mem {mem:.2f} GB" if isinstance(mem, int | float) else "")
-    t.append(f" · ETA {fmt_duration(st.get('eta_s'), coarse=True)}")
-    if st.get("error"):
-        t.append(f"\nerror: {st['error']}", style="bold red")
+    t.append(f" · ETA {fmt_duration(st.eta_s, coarse=True)}")
+    if st.error:
+        t.append(f"\nerror: {st.error}", style="bold red")
     return t
 
 

@@ -1,0 +1,22 @@
+"""`watcher attach [--run NAME] [--headless]`: the TUI (or headless output) on a run whose workers run."""
+
+from __future__ import annotations
+
+import argparse
+
+from watcher.cli.options import RunOptions
+
+
+class AttachCommand:
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--run", help="run name (default: the newest run)")
+        parser.add_argument("--headless", action="store_true", dest="sub_headless")
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--interval", type=float, default=10.0)
+
+    def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        from watcher.cli.launch import run_attach
+
+        # Only the sub-command's own --headless counts here (as it always has).
+        return run_attach(RunOptions(run=args.run, headless=args.sub_headless, as_json=args.json,
+                                     interval=args.interval))

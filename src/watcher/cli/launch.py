@@ -1,0 +1,192 @@
+"""What the run commands do: `watcher`, `watcher --headless`, `watcher demo` and `watcher attach`.
+
+Resolve the config and the run, check keys, start (or resume, or adopt) the workers, then hand the
+supervisor to the TUI or to the headless reporter. The commands (cli/run.py, demo.py, attach.py)
+parse the flags into `RunOptions` and call in here.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from dataclasses import replace
+from typing import Any
+
+from watcher.cli.options import RunOptions
+from watcher.config import (
+    RunConfig,
+    apply_overrides,
+    get_api_key,
+    parse_config,
+    resolve_config_path,
+    seed_flag_overrides,
+    toml_error_message,
+)
+from watcher.errors import ConfigError
+
+SIM_KEY_ENV = "WATCHER_SIM_KEY"
+SIM_KEY = "sim-key"
+# Headless prints every record from the snapshot's feed: keep more than a 4 Hz poll can ever see arrive.
+HEADLESS_FEED = 20_000
+
+
+def _overrides(opts: RunOptions, data: dict[str, Any]) -> dict[str, Any]:
+    num = opts.num
+    job = data.get("job", "poetry")
+    ov = seed_flag_overrides(
+        forms=opts.forms, num=num if job == "poetry" else None, min_score=opts.min_score,
+        model_mix=opts.model_mix, openrouter_model=opts.openrouter_model, output=opts.output,
+        backend=opts.backend,
+    )
+    if ov.get("backends.openrouter.model") and "openrouter" not in data.get("backends", {}):
+        raise ConfigError("--openrouter-model given but the config has no [backends.openrouter] table; "
+                          "fix: add one, or set the model in the config")
+    if num is not None and job == "agentic":
+        # --num is "examples per group" for every job: per category here, prompts for aba.
+        for cat in data.get("agentic", {}).get("categories", []):
+            cat["target"] = num
+    elif num is not None and job == "aba":
+        ov["aba.max_prompts"] = num
+    if opts.workers is not None:
+        for name in data.get("backends", {}):
+            ov[f"backends.{name}.workers"] = opts.workers
+    return ov
+
+
+DEMO_NUM = 3  # examples per group when a demo runs a full-size config without --num
+
+
+def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
+    """Point every backend at the simulated provider: the demo needs no key and no network. The
+    real providers' rate limits do not apply to it (the simulator has its own)."""
+    for b in data.get("backends", {}).values():
+        b["simulated"] = True
+        b["rpm"] = 0
+        b["tpm"] = 0
+        b["api_key_env"] = SIM_KEY_ENV
+        b["base_url"] = sim.base_url_anthropic if b.get("kind") == "anthropic" else sim.base_url_openai
+        b.pop("extra_headers", None)
+    return data
+
+
+def start_simulator(port: int = 0):
+    from watcher.simulator.config import SimConfig
+    from watcher.simulator.server import SimServer
+
+    # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
+    sim = SimServer(SimConfig(api_key=SIM_KEY, latency_s=0.4, defect_rate=0.35, error_500=0.02,
+                              overloaded_529=0.01, truncate=0.03, empty=0.01), port=port)
+    sim.start()
+    return sim
+
+
+def resolve_run_config(opts: RunOptions, demo: bool, sim: Any = None) -> RunConfig:
+    path = resolve_config_path(opts.config, "demo" if demo else "poetry")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(toml_error_message(path, e)) from None
+    if demo and opts.config and opts.num is None:
+        opts = replace(opts, num=DEMO_NUM)  # a demo of a full-size job (2,525 agentic examples) stays a demo
+    data = apply_overrides(data, _overrides(opts, data))
+    if demo and sim is not None:
+        data = simulate_backends(data, sim)
+    cfg = parse_config(data, str(path))
+    from watcher.generate.jobs import make_job
+
+    make_job(cfg)  # unknown forms, missing prompt files: one clear error before anything starts
+    return cfg
+
+
+def check_keys(cfg: RunConfig) -> None:
+    for name in cfg.active_backends():
+        b = cfg.backends[name]
+        if not b.simulated:
+            get_api_key(name, b)
+
+
+def run_main(opts: RunOptions, demo: bool = False) -> int:
+    from watcher.generate.supervisor import Supervisor, default_run_name, prepare_run
+
+    headless = opts.headless
+    sim = start_simulator() if demo else None
+    try:
+        cfg = resolve_run_config(opts, demo, sim)
+        check_keys(cfg)
+        run_name = opts.run or default_run_name(cfg, demo)
+        run_dir, resumed, changes = prepare_run(cfg, run_name)
+        out = sys.stdout
+        if headless and not opts.as_json:
+            what = "resuming" if resumed else "starting"
+            print(f"watcher: {what} run {run_name} in {run_dir}"
+                  + (f" (simulated provider on 127.0.0.1:{sim.port})" if sim else ""), file=out)
+            for c in changes:
+                print(f"  changed since last start: {c}", file=out)
+        sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
+                         feed_size=HEADLESS_FEED if headless else 200)
+        sup.start()
+        if opts.detach:
+            sup.detach()
+            print(f"watcher: workers started for run {run_name}; follow with `watcher attach --run {run_name}`")
+            return 0
+        if headless:
+            from watcher.monitor.headless import run_headless
+
+            return run_headless(sup, json_mode=opts.as_json, interval=opts.interval)
+        return run_tui(sup, demo=demo)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def run_tui(sup: Any, demo: bool = False) -> int:
+    from watcher.tui.app import WatcherApp
+
+    # The app itself stops or detaches the workers when the user picks in its quit dialog.
+    app = WatcherApp(sup, title=f"watcher · {sup.run_dir.name}")
+    result = app.run()
+    if result == "detach":
+        note = " (the demo's simulated provider stops with this process: its workers will wait and retry)" if demo else ""
+        print(f"watcher: detached; workers keep running. Re-attach with `watcher attach --run {sup.run_dir.name}`{note}")
+        return 0
+    if result != "stop":  # the app ended without the dialog (an error): never leave orphans behind
+        print("watcher: stopping workers (in-flight calls finish)...")
+        sup.stop(graceful=True)
+    from watcher.monitor.headless import summary_line
+
+    print(summary_line(sup.snapshot()))
+    return 0
+
+
+def run_attach(opts: RunOptions) -> int:
+    from watcher.generate.supervisor import Supervisor
+    from watcher.run.paths import find_run, load_run_config
+
+    run_dir = find_run(opts.run)
+    cfg = load_run_config(run_dir)
+    sim = None
+    env = None
+    if any(b.simulated for b in cfg.backends.values()):
+        # A demo run's workers talk to the simulator on the port in its config: bring it back.
+        port = _port_of(next(b.base_url for b in cfg.backends.values() if b.simulated))
+        try:
+            sim = start_simulator(port)
+        except OSError:
+            sim = None  # still running in another process
+        env = {SIM_KEY_ENV: SIM_KEY}
+    try:
+        sup = Supervisor.attach(run_dir, env=env, feed_size=HEADLESS_FEED if opts.headless else 200)
+        if opts.headless:
+            from watcher.monitor.headless import run_headless
+
+            return run_headless(sup, json_mode=opts.as_json, interval=opts.interval)
+        return run_tui(sup, demo=sim is not None)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def _port_of(url: str | None) -> int:
+    from urllib.parse import urlparse
+
+    return urlparse(url or "").port or 0

@@ -1,0 +1,54 @@
+"""The run flags (`watcher`, `watcher --headless`, `watcher demo`) and their typed form.
+
+The namespace argparse returns is read once, here, into `RunOptions`; everything downstream takes
+the dataclass, so a flag's name and type have one home.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="run config TOML (default configs/poetry.toml)")
+    p.add_argument("--run", help="run name to create or resume (default: a new dated run)")
+    p.add_argument("--forms", help="comma-separated poetry forms (default: top-10 learnable)")
+    p.add_argument("--num", type=int, help="examples per form")
+    p.add_argument("--min-score", type=float, help="minimum verifier score to accept")
+    p.add_argument("--model-mix", type=float, help="share of items for the Claude backend (0-1)")
+    p.add_argument("--openrouter-model", help="model id for the OpenRouter backend")
+    p.add_argument("--output", help="dataset file name (inside the run dir unless absolute)")
+    p.add_argument("--backend", help="mixed, or one backend name (claude, openrouter)")
+    p.add_argument("--workers", type=int, help="worker processes per backend")
+    p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
+    p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
+    p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run command was asked to do; `attach` fills only run, headless, as_json and interval."""
+
+    headless: bool = False
+    config: str | None = None
+    run: str | None = None
+    forms: str | None = None
+    num: int | None = None
+    min_score: float | None = None
+    model_mix: float | None = None
+    openrouter_model: str | None = None
+    output: str | None = None
+    backend: str | None = None
+    workers: int | None = None
+    as_json: bool = False
+    interval: float = 10.0
+    detach: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, headless: bool) -> RunOptions:
+        """From a namespace parsed by a parser that `add_run_flags` prepared."""
+        return cls(headless=headless, config=args.config, run=args.run, forms=args.forms, num=args.num,
+                   min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
+                   output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
+                   interval=args.interval, detach=args.detach)
