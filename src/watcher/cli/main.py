@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from watcher.cli.serve import ServeCommand
 from watcher.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 
@@ -29,6 +30,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
     p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
+    p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--defect-rate", type=float, default=None, help="share of defective poems")
     p.add_argument("--fault", action="append", default=[], help="FAULT=RATE, e.g. 500=0.05, drop=0.02")
     p.add_argument("--api-key", default=None, help="key the simulator accepts (default: sim-key)")
+
+    serve = sub.add_parser("serve", help="the TUI in a browser and /metrics; loopback unless --token")
+    ServeCommand().prepare_parser(serve)
+    serve.set_defaults(command_obj=ServeCommand())
 
     p = sub.add_parser("worker", help="internal: one generation worker, started by the supervisor")
     p.add_argument("--run-dir", required=True)
@@ -162,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_main(args, headless=args.headless)
         if cmd == "demo":
             return cmd_main(args, headless=args.headless or args.sub_headless, demo=True)
+        if hasattr(args, "command_obj"):
+            return args.command_obj.run(args, parser)
         return handlers[cmd](args)
     except ConfigError as e:
         print(f"watcher: {e}", file=sys.stderr)

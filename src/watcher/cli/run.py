@@ -122,6 +122,9 @@ def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> in
                 print(f"  changed since last start: {c}", file=out)
         sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
                          feed_size=HEADLESS_FEED if headless else 200)
+        from watcher.serve.exporter import MetricsEndpoint
+
+        metrics = MetricsEndpoint(sup, getattr(args, "metrics_port", None) if headless and not getattr(args, "detach", False) else None)
         sup.start()
         if getattr(args, "detach", False):
             sup.detach()
@@ -130,7 +133,8 @@ def run_main(args: argparse.Namespace, headless: bool, demo: bool = False) -> in
         if headless:
             from watcher.monitor.headless import run_headless
 
-            return run_headless(sup, json_mode=getattr(args, "json", False), interval=args.interval)
+            with metrics as watched:
+                return run_headless(watched, json_mode=getattr(args, "json", False), interval=args.interval)
         return run_tui(sup, demo=demo)
     finally:
         if sim is not None:
