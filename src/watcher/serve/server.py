@@ -78,9 +78,9 @@ class Guard:
             query.popall("token")
             if request.path == "/metrics":
                 return await handler(request)
-            resp = web.HTTPSeeOther(request.rel_url.with_query(query))
-            resp.set_cookie(COOKIE, self.cookie, httponly=True, samesite="Strict", path="/")
-            return resp
+            redirect = web.HTTPSeeOther(request.rel_url.with_query(query))
+            redirect.set_cookie(COOKIE, self.cookie, httponly=True, samesite="Strict", path="/")
+            raise redirect
         if not self._authorized(request):
             return web.Response(status=401, text="unauthorized: open the link with ?token=<token> once, "
                                 "or send Authorization: Bearer <token>\n")
