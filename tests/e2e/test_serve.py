@@ -234,30 +234,6 @@ class Page:
         return False
 
 
-@pytest.mark.slow
-def test_browser_shows_the_dashboard(finished_run, browser, tmp_path):
-    run_dir, _ = finished_run
-    served = Served(run_dir)
-    try:
-        page = Page(browser, served.url)
-        assert page.wait_text("4/4 100%"), page.text()[-3000:]
-        assert "watcher · X" in page.text() and "Haiku" in page.text()
-        page.page.wait_for_timeout(500)  # the canvas paints on the next animation frames
-        shot = tmp_path / "dashboard.png"
-        page.page.screenshot(path=str(shot))
-        # The terminal canvas was painted: many distinct colours, not the empty page's two or three.
-        colours = page.page.evaluate("""() => {
-            const c = document.querySelector('.xterm-screen canvas');
-            const g = document.createElement('canvas'); g.width = c.width; g.height = c.height;
-            const x = g.getContext('2d'); x.drawImage(c, 0, 0);
-            const d = x.getImageData(0, 0, g.width, g.height).data; const seen = new Set();
-            for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-            return seen.size; }""")
-        assert colours > 20, colours
-    finally:
-        served.close()
-
-
 @pytest.fixture
 def running_run(tmp_path, make_sim, sim_env):
     """A run whose workers are busy for a while, owned by this test's supervisor."""
@@ -270,26 +246,45 @@ def running_run(tmp_path, make_sim, sim_env):
     sup.stop(graceful=False)
 
 
+def canvas_colours(page) -> int:
+    """Distinct colours painted on the terminal canvas (an empty page has two or three)."""
+    return page.evaluate("""() => {
+        const c = document.querySelector('.xterm-screen canvas');
+        const g = document.createElement('canvas'); g.width = c.width; g.height = c.height;
+        const x = g.getContext('2d'); x.drawImage(c, 0, 0);
+        const d = x.getImageData(0, 0, g.width, g.height).data; const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size; }""")
+
+
 @pytest.mark.slow
-def test_p_in_the_browser_pauses_the_run_unless_read_only(running_run, browser):
+def test_browser_shows_the_dashboard_and_p_pauses_unless_read_only(running_run, browser, tmp_path):
     run_dir, sup = running_run
     control = RunPaths(run_dir).control
-    for read_only in (True, False):
-        served = Served(run_dir, *(["--read-only"] if read_only else []))
-        try:
-            page = Page(browser, served.url)
+    # Two sessions at once (they start in parallel): one read-only, one with commands.
+    served = [Served(run_dir, "--read-only"), Served(run_dir)]
+    try:
+        ro, rw = (Page(browser, s.url) for s in served)
+        for page in (ro, rw):
             assert page.wait_text("RUNNING"), page.text()[-3000:]
-            page.page.locator(".xterm-screen").click()
-            page.page.keyboard.press("p")
-            if read_only:
-                assert page.wait_text("read-only: this session", timeout=10), page.text()[-3000:]
-                assert read_control(control)["paused"] is False
-            else:
-                assert wait_for(lambda: read_control(control)["paused"], timeout=10)
-                assert json.loads(control.read_text())["paused"] is True
-            page.page.close()
-        finally:
-            served.close()
+        assert "watcher · run1 · read-only" in ro.text()
+        assert "watcher · run1" in rw.text() and re.search(r"\d+/100 +\d+%", rw.text()), rw.text()[-3000:]
+        rw.page.wait_for_timeout(300)  # the canvas paints on the next animation frames
+        rw.page.screenshot(path=str(tmp_path / "dashboard.png"))
+        assert canvas_colours(rw.page) > 20
+
+        ro.page.locator(".xterm-screen").click()
+        ro.page.keyboard.press("p")
+        assert ro.wait_text("read-only: this session", timeout=10), ro.text()[-3000:]
+        assert read_control(control)["paused"] is False
+
+        rw.page.locator(".xterm-screen").click()
+        rw.page.keyboard.press("p")
+        assert wait_for(lambda: read_control(control)["paused"], timeout=10)
+        assert json.loads(control.read_text())["paused"] is True
+    finally:
+        for s in served:
+            s.close()
     # Serving took nothing over: the test's supervisor still owns the run, nobody attached or spawned.
     paths = RunPaths(run_dir)
     assert read_json(paths.supervisor)["pid"] == os.getpid()
