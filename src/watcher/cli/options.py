@@ -24,6 +24,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
     p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
+    p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class RunOptions:
     as_json: bool = False
     interval: float = 10.0
     detach: bool = False
+    metrics_port: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, headless: bool) -> RunOptions:
@@ -51,4 +53,5 @@ class RunOptions:
         return cls(headless=headless, config=args.config, run=args.run, forms=args.forms, num=args.num,
                    min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
                    output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
-                   interval=args.interval, detach=args.detach)
+                   interval=args.interval, detach=args.detach,
+                   metrics_port=args.metrics_port)
