@@ -256,7 +256,9 @@ class WorkerTracker:
                 rejected=hb.rejected, errors=hb.errors, rate_limit_waits=w.banked_waits + hb.rate_limit_waits,
                 rate_limited_until=hb.rate_limited_until, last_error=last_error, last_error_at=last_error_at,
                 updated_at=hb.updated_at, restarts=ev.restarts if ev else 0,
-                log_tail=ev.log_tail if ev and state == "failed" else None))
+                log_tail=ev.log_tail if ev and state == "failed" else None, retries=hb.retries,
+                pending=hb.pending, breaker=hb.breaker, down_since=hb.down_since, down_reason=hb.down_reason,
+                next_probe_at=hb.next_probe_at))
         return out
 
     def _add_unreported(self, out: list[WorkerStats], wid: int) -> None:
