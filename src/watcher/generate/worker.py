@@ -185,6 +185,7 @@ class Worker:
         deadline = time.monotonic() + (self.bcfg.item_deadline_s or self.cfg.max_attempts * self.bcfg.timeout_s)
         for _n in range(self.cfg.max_attempts):
             if self.stopping():
+                self.left_pending += 1
                 return  # no new attempt after a stop: the item stays pending
             req = self.job.request(item, self.bcfg.max_tokens, self.bcfg.temperature, self.ask_think, history)
             if item.system and not req.system:
@@ -192,9 +193,11 @@ class Worker:
             try:
                 comp = await self.client.call(req, deadline=deadline, stopping=self.stopping)
             except CallStopped:
+                self.left_pending += 1
                 return
             except BackendDown as e:
                 self.fatal = f"backend {self.backend_name} down: {e.reason}"
+                self.left_pending += 1
                 return
             except ProviderError as e:
                 if self._call_failed(item, e):
@@ -203,8 +206,7 @@ class Worker:
                 last_failure, last_error = e.kind, str(e)[:300]
                 break  # the provider refused this item alone: reject it with the reason
             last_comp = comp
-            usage.input_tokens += comp.input_tokens
-            usage.output_tokens += comp.output_tokens
+            _add_usage(usage, comp)
             cost += comp.cost_usd
             think, text = split_think(comp.text)
             reasoning = comp.reasoning or think
@@ -227,8 +229,7 @@ class Worker:
             if self.judge_call is not None and ev.passed:
                 ev, jcomp = await self.job.judge(item, ev, self.judge_call)
                 if jcomp is not None:
-                    usage.input_tokens += jcomp.input_tokens
-                    usage.output_tokens += jcomp.output_tokens
+                    _add_usage(usage, jcomp)
                     cost += jcomp.cost_usd
             attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
                                     finish_reason_raw=comp.finish_reason_raw, score=ev.score,
@@ -275,7 +276,7 @@ class Worker:
             finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
             cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
             timestamp=utc_now(), attempt_log=attempts,
-            final_usage=Usage(input_tokens=comp.input_tokens, output_tokens=comp.output_tokens), **ev.fields,
+            final_usage=_usage_of(comp), **ev.fields,
         )
         self.dataset.append(encode_line(rec))
         self.done += 1
@@ -333,6 +334,21 @@ class Worker:
             return EXIT_FATAL
         log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
         return 0
+
+
+def _usage_of(comp: Completion) -> Usage:
+    u = Usage()
+    _add_usage(u, comp)
+    return u
+
+
+def _add_usage(usage: Usage, comp: Completion) -> None:
+    usage.input_tokens += comp.input_tokens
+    usage.output_tokens += comp.output_tokens
+    usage.cache_read_tokens += comp.cache_read_tokens
+    usage.cache_write_tokens += comp.cache_write_tokens
+    usage.reasoning_tokens += comp.reasoning_tokens
+    usage.unknown_calls += 0 if comp.usage_known else 1
 
 
 async def _first_crash(tasks: list[asyncio.Task]) -> BaseException | None:

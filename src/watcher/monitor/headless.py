@@ -23,9 +23,10 @@ from watcher.monitor.snapshot import Snapshot
 def summary_line(s: Snapshot) -> str:
     pct = 100 * s.progress
     cost = f" · ${s.cost_usd:.4f}" + (f" (proj. ${s.projected_cost_usd:.4f})" if s.projected_cost_usd else "")
-    retries = sum(w.retries for w in s.workers)
+    if s.cost_unknown_calls:
+        cost += f" · cost unknown for {s.cost_unknown_calls} calls"
     return (f"-- {s.state} · {s.accepted + s.rejected}/{s.total_target} ({pct:.0f}%) · accepted {s.accepted} · "
-            f"rejected {s.rejected} · pending {pending_items(s)} · errors {s.errors} · retries {retries} · "
+            f"rejected {s.rejected} · pending {pending_items(s)} · errors {s.errors} · retries {s.retries} · "
             f"{s.rate_per_min:.1f}/min · ETA {fmt_duration(s.eta_s)} · "
             f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out{cost}")
 
@@ -45,7 +46,9 @@ def final_table(s: Snapshot) -> str:
             out.append(f"  {model}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if s.failures:
         out.append("failures: " + " · ".join(f"{k} {v}" for k, v in sorted(s.failures.items(), key=lambda kv: -kv[1])))
-    out.append(f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out · cost ${s.cost_usd:.4f}")
+    unknown = f" · cost unknown for {s.cost_unknown_calls} calls (no usage in the response)" \
+        if s.cost_unknown_calls else ""
+    out.append(f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out · cost ${s.cost_usd:.4f}{unknown}")
     for wk in s.workers:
         out.append(f"  worker {wk.id} {wk.backend}/{wk.model} pid {wk.pid} {wk.state}: done {wk.done} "
                    f"rejected {wk.rejected} pending {wk.pending} errors {wk.errors} retries {wk.retries} "
@@ -96,7 +99,7 @@ class Reporter:
 
 def _summary_fields(s: Snapshot) -> dict[str, Any]:
     return {"state": s.state, "done": s.accepted + s.rejected, "total": s.total_target, "accepted": s.accepted,
-            "rejected": s.rejected, "errors": s.errors, "rate_per_min": s.rate_per_min, "eta_s": s.eta_s,
+            "rejected": s.rejected, "pending": pending_items(s), "errors": s.errors, "retries": s.retries, "rate_per_min": s.rate_per_min, "eta_s": s.eta_s,
             "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": s.cost_usd}
 
 

@@ -83,7 +83,7 @@ class Snapshot:
     total_target: int
     accepted: int
     rejected: int
-    errors: int  # failed calls of ended items (transport and content failures of their attempts)
+    errors: int  # failed calls (no usable answer: transport or protocol), from the workers' heartbeats
     attempts: int
     rate_per_min: float  # accepted per minute over the sliding window
     eta_s: float | None
@@ -98,6 +98,8 @@ class Snapshot:
     feed: tuple[FeedItem, ...]  # newest last, bounded
     malformed_lines: int = 0
     rate_limit_waits: int = 0
+    retries: int = 0  # repeated calls
+    cost_unknown_calls: int = 0  # calls whose response had no usage: cost_usd leaves them out
     min_score: float | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
 
