@@ -131,3 +131,30 @@ def test_graceful_stop_against_a_hung_server(tmp_path):
     assert code == 0, out
     acc, rej = assert_each_item_once(tmp_path / "runs" / "r")
     assert len(acc) + len(rej) == 4
+
+
+def test_unexpected_exception_in_an_item_is_a_worker_crash_not_done(tmp_path):
+    """A write that fails while appending (a file-size limit: EFBIG, as a full disk gives ENOSPC):
+    the worker exits 1 with the traceback in its log, never reports done, and writes nothing."""
+    import json
+    import resource
+
+    from helpers import make_run, sim_config_dict, worker_cmd, write_layout
+
+    def limit_file_size() -> None:
+        # Heartbeats (< 1 kB) still fit; an accepted record (several kB with its traces) does not.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    with sim(free_port()) as server:
+        data = sim_config_dict(server, forms=["Haiku"], num=2, backend="claude")
+        run_dir = make_run(tmp_path, data)
+        write_layout(run_dir, backends=("claude",))
+        p = subprocess.run(worker_cmd(run_dir, 0), env={**os.environ, "WATCHER_SIM_KEY": KEY},
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                           preexec_fn=limit_file_size)
+    out = p.stdout + p.stderr
+    assert p.returncode == 1, out
+    assert "crashed" in out and "Traceback" in out and "File too large" in out
+    hb = json.loads((run_dir / "workers" / "0.json").read_text())
+    assert hb["state"] == "crashed"

@@ -25,6 +25,9 @@ def summary_line(s: Snapshot) -> str:
     cost = f" · ${s.cost_usd:.4f}" + (f" (proj. ${s.projected_cost_usd:.4f})" if s.projected_cost_usd else "")
     if s.cost_unknown_calls:
         cost += f" · cost unknown for {s.cost_unknown_calls} calls"
+    # A backend that is probing or down says so, with since when, why and the next probe.
+    for b in sorted({f"{w.backend} {backend_status(w)}" for w in s.workers if backend_status(w)}):
+        cost += f" · {b}"
     return (f"-- {s.state} · {s.accepted + s.rejected}/{s.total_target} ({pct:.0f}%) · accepted {s.accepted} · "
             f"rejected {s.rejected} · pending {pending_items(s)} · errors {s.errors} · retries {s.retries} · "
             f"{s.rate_per_min:.1f}/min · ETA {fmt_duration(s.eta_s)} · "

@@ -17,8 +17,8 @@ from watcher.providers.base import (
     normalise_finish_reason,
     redact,
 )
-from watcher.providers.failures import error_from_status, parse_retry_after
 from watcher.providers.client import BackendClient, make_client
+from watcher.providers.failures import error_from_status, parse_retry_after
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
 from watcher.run.records import (
     FAIL_AUTH,
