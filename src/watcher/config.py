@@ -37,12 +37,23 @@ class BackendConfig(_Strict):
     api_key_env: str = ""
     max_tokens: int = Field(2048, gt=0)
     temperature: float = Field(1.0, ge=0, le=2)
-    timeout_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0, description="longest a call may take, read included")
+    connect_timeout_s: float = Field(10.0, gt=0, description="longest a connection may take to open")
+    item_deadline_s: float = Field(0.0, ge=0, description="longest an item's tries may take in all; "
+                                   "0 = max_attempts x timeout_s (time the backend is down is not counted)")
+    give_up_after_s: float = Field(900.0, gt=0, description="how long the backend may stay unreachable "
+                                   "(connect/timeout/server failures) before the run gives up on it")
+    breaker_threshold: int = Field(3, ge=1, description="consecutive failed calls that mark the backend "
+                                   "down (auth, not_found, bad_response) or start probing (transient)")
     concurrency: int = Field(8, ge=1, le=1024)
     rpm: int = Field(0, ge=0, description="requests per minute for this backend, 0 = unlimited")
     tpm: int = Field(0, ge=0, description="tokens per minute for this backend, 0 = unlimited")
     price_in: float = Field(0.0, ge=0, description="USD per million input tokens")
     price_out: float = Field(0.0, ge=0, description="USD per million output tokens")
+    price_cache_read: float | None = Field(None, ge=0, description="cache reads as a multiple of price_in; "
+                                           "default 0.1 (anthropic), 0.5 (openai)")
+    price_cache_write: float = Field(1.25, ge=0, description="cache writes as a multiple of price_in "
+                                     "(Anthropic 5-minute cache: 1.25)")
     workers: int = Field(1, ge=1, le=64, description="worker processes for this backend")
     thinking_budget: int = Field(0, ge=0, description="anthropic extended thinking budget, 0 = off")
     reasoning_effort: str | None = None
@@ -59,6 +70,12 @@ class BackendConfig(_Strict):
     @property
     def label(self) -> str:
         return "sim" if self.simulated else self.kind
+
+    @property
+    def cache_read_mult(self) -> float:
+        if self.price_cache_read is not None:
+            return self.price_cache_read
+        return 0.1 if self.kind == "anthropic" else 0.5
 
 
 class PoetryJob(_Strict):
@@ -157,6 +174,8 @@ class RunConfig(_Strict):
     request_thinking: bool = Field(True, description="ask for a <think> section when the backend has no native reasoning")
     heartbeat_s: float = Field(1.0, gt=0)
     restart_limit: int = Field(5, ge=0, description="restarts in a row before a worker is marked failed")
+    stop_grace_s: float = Field(10.0, ge=0, description="on stop, how long in-flight calls may finish "
+                                "before they are cancelled (their items stay pending)")
     seed: int = 0
     backends: dict[str, BackendConfig]
     poetry: PoetryJob = Field(default_factory=PoetryJob)

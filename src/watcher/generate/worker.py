@@ -21,16 +21,17 @@ from collections import deque
 from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, load_config
-from watcher.errors import EXIT_FATAL, ConfigError
+from watcher.errors import EXIT_FAILED, EXIT_FATAL, ConfigError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.providers.base import Completion, ProviderError
+from watcher.providers.breaker import BackendDown, CallStopped
 from watcher.run.files import JsonlAppender, atomic_write_json, read_control, read_json
 from watcher.run.paths import RunPaths
 from watcher.run.records import (
-    FAIL_AUTH,
+    FAIL_BAD_REQUEST,
     FAIL_BELOW_MIN,
     FAIL_CONTENT_FILTER,
     FAIL_EMPTY,
@@ -73,6 +74,10 @@ class Worker:
         self.state = "starting"
         self.fatal: str | None = None
         self.hard_stop = False
+        self.left_pending = 0  # items this process gave up on for transport reasons: pending for resume
+        self.requeued: dict[str, int] = {}  # item id -> times put back after a deterministic failure
+        self.stop_seen_at: float | None = None
+        self.runners: list[asyncio.Task] = []
         self.started_at = time.time()
         self.control = read_control(self.paths.control)
         rpm_share = 1.0 / max(1, int(me["shards"]))
@@ -120,6 +125,8 @@ class Worker:
             rate_limited_until=getattr(c, "rate_limited_until", None),
             last_error=self.fatal or getattr(c, "last_error", None),
             last_error_at=getattr(c, "last_error_at", None), share=self.share,
+            retries=int(getattr(c, "retries", 0)), pending=len(self.queue) + self.active + self.left_pending,
+            **_breaker_fields(getattr(c, "breaker", None)),
             started_at=self.started_at, updated_at=time.time(),
         )
         atomic_write_json(self.paths.heartbeat(self.worker_id), _struct_dict(hb))
@@ -135,7 +142,22 @@ class Worker:
                 last_hb = now
             self.dataset.maybe_sync()
             self.rejects.maybe_sync()
+            self._enforce_grace()
             await asyncio.sleep(0.2)
+
+    def _enforce_grace(self) -> None:
+        """Stop means stop: in-flight calls get stop_grace_s, then are cancelled (their items stay pending)."""
+        if not self.stopping() or self.hard_stop:
+            return
+        now = time.monotonic()
+        if self.stop_seen_at is None:
+            self.stop_seen_at = now
+        elif now - self.stop_seen_at >= self.cfg.stop_grace_s and self.active:
+            log.info("worker %d: stop grace of %gs over; cancelling %d in-flight items (left pending)",
+                     self.worker_id, self.cfg.stop_grace_s, self.active)
+            self.hard_stop = True
+            for t in self.runners:
+                t.cancel()
 
     # -- the item loop ----------------------------------------------------------------------
     async def _runner(self) -> None:
@@ -160,25 +182,31 @@ class Worker:
         best: tuple[Evaluation, Completion] | None = None
         last_failure, last_error, last_comp = FAIL_EMPTY, None, None
         model = self.bcfg.model
+        deadline = time.monotonic() + (self.bcfg.item_deadline_s or self.cfg.max_attempts * self.bcfg.timeout_s)
         for _n in range(self.cfg.max_attempts):
+            if self.stopping():
+                self.left_pending += 1
+                return  # no new attempt after a stop: the item stays pending
             req = self.job.request(item, self.bcfg.max_tokens, self.bcfg.temperature, self.ask_think, history)
             if item.system and not req.system:
                 req.system = item.system
             try:
-                comp = await self.client.call(req)
+                comp = await self.client.call(req, deadline=deadline, stopping=self.stopping)
+            except CallStopped:
+                self.left_pending += 1
+                return
+            except BackendDown as e:
+                self.fatal = f"backend {self.backend_name} down: {e.reason}"
+                self.left_pending += 1
+                return
             except ProviderError as e:
-                if e.kind == FAIL_AUTH:
-                    # The key is refused: no item can succeed, so stop cleanly and say why.
-                    self.fatal = f"backend {self.backend_name}: API key refused ({self.bcfg.api_key_env}): {e}"
-                    self.queue.appendleft(item)
+                if self._call_failed(item, e):
                     return
                 attempts.append(Attempt(model=model, finish_reason="error", failure=e.kind, error=str(e)[:300]))
                 last_failure, last_error = e.kind, str(e)[:300]
-                trace_hist.append((None, f"call failed: {e.kind}"))
-                continue
+                break  # the provider refused this item alone: reject it with the reason
             last_comp = comp
-            usage.input_tokens += comp.input_tokens
-            usage.output_tokens += comp.output_tokens
+            _add_usage(usage, comp)
             cost += comp.cost_usd
             think, text = split_think(comp.text)
             reasoning = comp.reasoning or think
@@ -201,8 +229,7 @@ class Worker:
             if self.judge_call is not None and ev.passed:
                 ev, jcomp = await self.job.judge(item, ev, self.judge_call)
                 if jcomp is not None:
-                    usage.input_tokens += jcomp.input_tokens
-                    usage.output_tokens += jcomp.output_tokens
+                    _add_usage(usage, jcomp)
                     cost += jcomp.cost_usd
             attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
                                     finish_reason_raw=comp.finish_reason_raw, score=ev.score,
@@ -219,6 +246,25 @@ class Worker:
             return
         self._reject(item, best, last_comp, last_failure, last_error, attempts, usage, cost)
 
+    def _call_failed(self, item: WorkItem, e: ProviderError) -> bool:
+        """A call of `item` failed for good. True: the item stays pending (transport trouble, or a
+        failure that may be the backend's rather than the item's); False: reject it."""
+        if e.kind == FAIL_BAD_REQUEST and self.client.breaker.successes > 0:
+            return False  # other calls went through: this request itself is refused
+        if e.retryable:
+            self.left_pending += 1
+            log.warning("item %s left pending: %s", item.id, e)
+            return True
+        # Deterministic: put it back once or twice; the breaker marks the backend down if every call fails.
+        n = self.requeued.get(item.id, 0)
+        if n < 2:
+            self.requeued[item.id] = n + 1
+            self.queue.append(item)
+        else:
+            self.left_pending += 1
+            log.warning("item %s left pending: %s", item.id, e)
+        return True
+
     def _accept(self, item: WorkItem, ev: Evaluation, comp: Completion, reasoning: str | None,
                 attempts: list[Attempt], usage: Usage, cost: float, trace_hist: list) -> None:
         synth = build_synth_trace(ev.synth_heading or item.group, self.job.describe(item), ev.rubric,
@@ -230,7 +276,7 @@ class Worker:
             finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
             cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
             timestamp=utc_now(), attempt_log=attempts,
-            final_usage=Usage(input_tokens=comp.input_tokens, output_tokens=comp.output_tokens), **ev.fields,
+            final_usage=_usage_of(comp), **ev.fields,
         )
         self.dataset.append(encode_line(rec))
         self.done += 1
@@ -254,7 +300,7 @@ class Worker:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        runners: list[asyncio.Task] = []
+        runners = self.runners
 
         def on_term() -> None:
             self.hard_stop = True
@@ -269,19 +315,61 @@ class Worker:
                  self.bcfg.model, len(self.queue), self.share)
         house = asyncio.create_task(self._housekeeping())
         runners.extend(asyncio.create_task(self._runner()) for _ in range(self.bcfg.concurrency))
-        await asyncio.gather(*runners, return_exceptions=True)
+        crash = await _first_crash(runners)
         house.cancel()
         self.dataset.close()
         self.rejects.close()
         self.state = self.current_state() if not self.hard_stop else "stopped"
         if self.state == "running":  # told nothing, queue empty: done
             self.state = "done"
+        if crash is not None:
+            # Not "done": the traceback goes to the worker log and the supervisor restarts us.
+            log.error("worker %d crashed", self.worker_id, exc_info=crash)
+            self.state = "crashed"
+            self.heartbeat()
+            return EXIT_FAILED
         self.heartbeat()
         if self.fatal:
             log.error("%s", self.fatal)
             return EXIT_FATAL
         log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
         return 0
+
+
+def _usage_of(comp: Completion) -> Usage:
+    u = Usage()
+    _add_usage(u, comp)
+    return u
+
+
+def _add_usage(usage: Usage, comp: Completion) -> None:
+    usage.input_tokens += comp.input_tokens
+    usage.output_tokens += comp.output_tokens
+    usage.cache_read_tokens += comp.cache_read_tokens
+    usage.cache_write_tokens += comp.cache_write_tokens
+    usage.reasoning_tokens += comp.reasoning_tokens
+    usage.unknown_calls += 0 if comp.usage_known else 1
+
+
+async def _first_crash(tasks: list[asyncio.Task]) -> BaseException | None:
+    """Wait for every item runner; at the first unexpected exception cancel the rest and return it."""
+    pending = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if not t.cancelled() and t.exception() is not None:
+                for p in pending:
+                    p.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                return t.exception()
+    return None
+
+
+def _breaker_fields(b: object) -> dict:
+    if b is None:
+        return {}
+    return {"breaker": b.state, "down_since": b.down_since, "down_reason": b.reason,  # type: ignore[attr-defined]
+            "next_probe_at": b.next_probe_wall()}  # type: ignore[attr-defined]
 
 
 def _struct_dict(obj: object) -> dict:

@@ -14,16 +14,23 @@ import time
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from watcher.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+from watcher.errors import EXIT_OK
 from watcher.monitor.format import feed_line, fmt_duration, fmt_tokens, num, pct, sparkline
+from watcher.monitor.outcome import backend_status, pending_items, run_outcome
 from watcher.monitor.snapshot import Snapshot
 
 
 def summary_line(s: Snapshot) -> str:
     pct = 100 * s.progress
     cost = f" · ${s.cost_usd:.4f}" + (f" (proj. ${s.projected_cost_usd:.4f})" if s.projected_cost_usd else "")
-    return (f"-- {s.state} · {s.accepted + s.rejected}/{s.total_target} ({pct:.0f}%) · ok {s.accepted} · "
-            f"failed {s.rejected} · errors {s.errors} · {s.rate_per_min:.1f}/min · ETA {fmt_duration(s.eta_s)} · "
+    if s.cost_unknown_calls:
+        cost += f" · cost unknown for {s.cost_unknown_calls} calls"
+    # A backend that is probing or down says so, with since when, why and the next probe.
+    for b in sorted({f"{w.backend} {backend_status(w)}" for w in s.workers if backend_status(w)}):
+        cost += f" · {b}"
+    return (f"-- {s.state} · {s.accepted + s.rejected}/{s.total_target} ({pct:.0f}%) · accepted {s.accepted} · "
+            f"rejected {s.rejected} · pending {pending_items(s)} · errors {s.errors} · retries {s.retries} · "
+            f"{s.rate_per_min:.1f}/min · ETA {fmt_duration(s.eta_s)} · "
             f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out{cost}")
 
 
@@ -42,10 +49,14 @@ def final_table(s: Snapshot) -> str:
             out.append(f"  {model}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if s.failures:
         out.append("failures: " + " · ".join(f"{k} {v}" for k, v in sorted(s.failures.items(), key=lambda kv: -kv[1])))
-    out.append(f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out · cost ${s.cost_usd:.4f}")
+    unknown = f" · cost unknown for {s.cost_unknown_calls} calls (no usage in the response)" \
+        if s.cost_unknown_calls else ""
+    out.append(f"tokens {fmt_tokens(s.tokens_in)} in / {fmt_tokens(s.tokens_out)} out · cost ${s.cost_usd:.4f}{unknown}")
     for wk in s.workers:
         out.append(f"  worker {wk.id} {wk.backend}/{wk.model} pid {wk.pid} {wk.state}: done {wk.done} "
-                   f"rejected {wk.rejected} errors {wk.errors} rate-limit waits {wk.rate_limit_waits}"
+                   f"rejected {wk.rejected} pending {wk.pending} errors {wk.errors} retries {wk.retries} "
+                   f"rate-limit waits {wk.rate_limit_waits}"
+                   + (f" · {backend_status(wk)}" if backend_status(wk) else "")
                    + (f" · last error: {wk.last_error}" if wk.last_error else ""))
     return "\n".join(out)
 
@@ -91,7 +102,7 @@ class Reporter:
 
 def _summary_fields(s: Snapshot) -> dict[str, Any]:
     return {"state": s.state, "done": s.accepted + s.rejected, "total": s.total_target, "accepted": s.accepted,
-            "rejected": s.rejected, "errors": s.errors, "rate_per_min": s.rate_per_min, "eta_s": s.eta_s,
+            "rejected": s.rejected, "pending": pending_items(s), "errors": s.errors, "retries": s.retries, "rate_per_min": s.rate_per_min, "eta_s": s.eta_s,
             "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": s.cost_usd}
 
 
@@ -132,9 +143,9 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
     rep.feed(snap)
     rep.summary(snap, force=True)
     rep.final(snap)
-    if interrupts:
-        return EXIT_INTERRUPTED
-    return EXIT_RUN_FAILED if sup.failed() else EXIT_OK
+    code, line = run_outcome(snap, sup.failed(), bool(interrupts))
+    rep.emit({"type": "outcome", "exit_code": code, "text": line} if json_mode else line)
+    return code
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -47,6 +47,12 @@ class WorkerStats:
     updated_at: float
     restarts: int = 0
     log_tail: str | None = None
+    retries: int = 0  # repeated calls
+    pending: int = 0  # items of its share not yet ended
+    breaker: str = "closed"  # closed | open (probing) | down (given up)
+    down_since: float | None = None
+    down_reason: str | None = None
+    next_probe_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,7 @@ class Snapshot:
     total_target: int
     accepted: int
     rejected: int
-    errors: int  # failed attempts (transport errors, truncations, empties...) across all items
+    errors: int  # failed calls (no usable answer: transport or protocol), from the workers' heartbeats
     attempts: int
     rate_per_min: float  # accepted per minute over the sliding window
     eta_s: float | None
@@ -92,6 +98,8 @@ class Snapshot:
     feed: tuple[FeedItem, ...]  # newest last, bounded
     malformed_lines: int = 0
     rate_limit_waits: int = 0
+    retries: int = 0  # repeated calls
+    cost_unknown_calls: int = 0  # calls whose response had no usage: cost_usd leaves them out
     min_score: float | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
 

@@ -29,7 +29,7 @@ from watcher.monitor.rate import Window, rate_and_eta
 from watcher.monitor.snapshot import HIST_BINS, FeedItem, GroupStats, Snapshot
 from watcher.monitor.tail import FileTailer, TailBatch
 from watcher.monitor.workers import WorkerTracker
-from watcher.run.records import FAIL_BELOW_MIN, FAIL_RATE_LIMITED, StatsRecord, decode_stats_record, group_of
+from watcher.run.records import FAIL_RATE_LIMITED, StatsRecord, decode_stats_record, group_of
 
 _decode = decode_stats_record
 _DecodeError = msgspec.DecodeError  # ValidationError is a subclass
@@ -121,6 +121,7 @@ class StatsAggregator:
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost = 0.0
+        self.cost_unknown_calls = 0  # calls without usage in the response: their cost is not in `cost`
         self.malformed_lines = 0
         self.duplicates = 0
         self.lines = 0
@@ -213,6 +214,7 @@ class StatsAggregator:
                 g.tokens_out += u.output_tokens
                 self.tokens_in += u.input_tokens
                 self.tokens_out += u.output_tokens
+                self.cost_unknown_calls += u.unknown_calls
             c = rec.cost_usd or 0.0
             g.cost += c
             self.cost += c
@@ -321,7 +323,9 @@ class StatsAggregator:
         failures = dict(self._fail)
         if waits:
             failures[FAIL_RATE_LIMITED] = failures.get(FAIL_RATE_LIMITED, 0) + waits
-        errors = sum(n for word, n in self._fail.items() if word != FAIL_BELOW_MIN)
+        # One vocabulary (DESIGN.md "Outcomes"): errors are failed calls, retries repeated calls.
+        errors = sum(w.errors for w in workers)
+        retries = sum(w.retries for w in workers)
 
         paths = self._paths
         total = self.total_target
@@ -339,4 +343,5 @@ class StatsAggregator:
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, cost_usd=self.cost,
             projected_cost_usd=projected, groups=tuple(groups), finish_reasons=finish, failures=failures,
             workers=tuple(workers), feed=feed, malformed_lines=self.malformed_lines, rate_limit_waits=waits,
+            retries=retries, cost_unknown_calls=self.cost_unknown_calls,
             min_score=self.min_score, messages=tracker.messages)

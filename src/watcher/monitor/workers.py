@@ -29,12 +29,14 @@ _MAX_MESSAGES = 50
 
 
 class _Worker:
-    __slots__ = ("hb", "key", "banked_waits", "alive")
+    __slots__ = ("hb", "key", "banked_waits", "banked_errors", "banked_retries", "alive")
 
     def __init__(self, hb: Heartbeat, key: tuple[int, int, int]) -> None:
         self.hb = hb
         self.key = key
         self.banked_waits = 0  # rate-limit waits of earlier processes of this worker id
+        self.banked_errors = 0  # failed calls of earlier processes
+        self.banked_retries = 0
         self.alive = False
 
 
@@ -206,6 +208,8 @@ class WorkerTracker:
             else:
                 if hb.started_at != w.hb.started_at or hb.pid != w.hb.pid:
                     w.banked_waits += w.hb.rate_limit_waits  # a new process counts from zero
+                    w.banked_errors += w.hb.errors
+                    w.banked_retries += w.hb.retries
                 w.hb, w.key = hb, key
         for wid in list(self._workers):
             if wid not in seen:
@@ -253,10 +257,13 @@ class WorkerTracker:
             out.append(WorkerStats(
                 id=wid, pid=hb.pid, backend=hb.backend, model=hb.model, state=state, alive=w.alive,
                 in_flight=hb.in_flight if w.alive else 0, concurrency=hb.concurrency, done=hb.done,
-                rejected=hb.rejected, errors=hb.errors, rate_limit_waits=w.banked_waits + hb.rate_limit_waits,
+                rejected=hb.rejected, errors=w.banked_errors + hb.errors,
+                rate_limit_waits=w.banked_waits + hb.rate_limit_waits,
                 rate_limited_until=hb.rate_limited_until, last_error=last_error, last_error_at=last_error_at,
                 updated_at=hb.updated_at, restarts=ev.restarts if ev else 0,
-                log_tail=ev.log_tail if ev and state == "failed" else None))
+                log_tail=ev.log_tail if ev and state == "failed" else None, retries=w.banked_retries + hb.retries,
+                pending=hb.pending, breaker=hb.breaker, down_since=hb.down_since, down_reason=hb.down_reason,
+                next_probe_at=hb.next_probe_at))
         return out
 
     def _add_unreported(self, out: list[WorkerStats], wid: int) -> None:

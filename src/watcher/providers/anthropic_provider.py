@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import time
 import warnings
 from typing import Any
 
 import anthropic
+from anthropic.types import Message
 
 from watcher.config import BackendConfig
 from watcher.providers.base import (
@@ -14,13 +18,22 @@ from watcher.providers.base import (
     ProviderError,
     Request,
     cost_usd,
-    error_from_status,
     flatten_content,
     normalise_finish_reason,
-    redact,
     sim_headers,
 )
-from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_TIMEOUT
+from watcher.providers.failures import (
+    bad_response,
+    body_text,
+    error_from_status,
+    safe_url,
+    transport_error,
+    unexpected,
+)
+from watcher.providers.http import anthropic_base_url, http_client, timeout_of
+from watcher.run.records import FAIL_OTHER, FAIL_SERVER
+
+log = logging.getLogger("watcher.providers")
 
 
 def to_anthropic_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -44,10 +57,16 @@ class AnthropicProvider:
         self.cfg = cfg
         self.model = cfg.model
         self._key = api_key
+        base_url, warning = anthropic_base_url(cfg.base_url)
+        if warning:
+            log.warning("%s", warning)
+        timeout = timeout_of(anthropic, cfg)
         self.client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=cfg.base_url or None, max_retries=0, timeout=cfg.timeout_s,
+            api_key=api_key, base_url=base_url or None, max_retries=0, timeout=timeout,
             default_headers=dict(cfg.extra_headers) or None,
+            http_client=http_client(anthropic, cfg),
         )
+        self.url = safe_url(f"{str(self.client.base_url).rstrip('/')}/v1/messages")
 
     def _params(self, req: Request) -> dict[str, Any]:
         system = req.system
@@ -79,20 +98,51 @@ class AnthropicProvider:
     async def complete(self, req: Request) -> Completion:
         params = self._params(req)
         t0 = time.monotonic()
+        key, url = self._key, self.url
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "thinking.type=enabled is deprecated" for some models
-                msg = await self.client.messages.create(**params)
-        except anthropic.APITimeoutError:
-            raise ProviderError(f"timeout after {self.cfg.timeout_s:g}s", kind=FAIL_TIMEOUT) from None
-        except anthropic.APIConnectionError as e:
-            raise ProviderError(f"connection error: {redact(str(e), self._key)[:160]}", kind=FAIL_CONNECTION) from None
+            # The whole call, not only each read: a server that drips bytes never trips a read timeout.
+            async with asyncio.timeout(self.cfg.timeout_s):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "thinking.type=enabled is deprecated" for some models
+                    raw = await self.client.messages.with_raw_response.create(**params)
+                text = await raw.text()  # the SDK's async response reads its body on await
         except anthropic.APIStatusError as e:
-            raise error_from_status(e.status_code, e.response.headers, e.body, self._key) from None
+            raise error_from_status(e.status_code, e.response.headers, e.response.text or e.body, key,
+                                    e.response.request.url) from None
+        except (anthropic.APITimeoutError, TimeoutError) as e:
+            raise transport_error(e, url, self.cfg.timeout_s, key) from None
+        except anthropic.APIConnectionError as e:
+            raise transport_error(e, url, self.cfg.timeout_s, key) from None
         except anthropic.AnthropicError as e:
-            raise ProviderError(f"{type(e).__name__}: {redact(str(e), self._key)[:160]}", kind=FAIL_OTHER,
-                                retryable=False) from None
+            raise ProviderError(f"{FAIL_OTHER} {url}: {type(e).__name__}: {body_text(str(e), key)}",
+                                kind=FAIL_OTHER, retryable=False, url=url) from None
+        except Exception as e:
+            err = unexpected(e, url, key)
+            if err is None:
+                raise
+            raise err from None
         latency = time.monotonic() - t0
+        url = safe_url(raw.http_request.url) or url
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise bad_response(url, "body is not JSON" if text.strip() else "empty body", text, key) from None
+        if not isinstance(data, dict):
+            raise bad_response(url, "body is not a JSON object", text, key)
+        if data.get("type") == "error":  # an error event with a 200 (some proxies)
+            raise ProviderError(f"{FAIL_SERVER} 200 {url}: {body_text(data, key)}", kind=FAIL_SERVER,
+                                status=200, url=url)
+        if not isinstance(data.get("content"), list):
+            raise bad_response(url, "no content in the response", text, key)
+        try:
+            msg = await raw.parse()
+            if not isinstance(msg, Message):
+                raise TypeError(type(msg).__name__)
+            return self._completion(msg, latency, bool(data.get("usage")))
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
+            raise bad_response(url, f"not a message ({type(e).__name__})", text, key) from None
+
+    def _completion(self, msg: Message, latency: float, usage_known: bool) -> Completion:
         texts: list[str] = []
         thoughts: list[str] = []
         tool_calls: list[dict[str, Any]] = []
@@ -105,15 +155,22 @@ class AnthropicProvider:
             elif btype == "tool_use":
                 tool_calls.append({"id": block.id, "name": block.name, "arguments": dict(block.input or {})})
         raw = msg.stop_reason or ""
-        usage = msg.usage
-        tin = int(getattr(usage, "input_tokens", 0) or 0)
+        usage = getattr(msg, "usage", None) if usage_known else None
+        # Anthropic's input_tokens leaves out the cached part: add it, so `input` means the same for
+        # every backend (all input tokens) and the cache fields say which part was cached.
+        cread = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
+        cwrite = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
+        tin = int(getattr(usage, "input_tokens", 0) or 0) + cread + cwrite
         tout = int(getattr(usage, "output_tokens", 0) or 0)
+        cfg = self.cfg
         return Completion(
             text="".join(texts), reasoning="\n\n".join(thoughts) or None,
             finish_reason=normalise_finish_reason(raw), finish_reason_raw=raw,
             input_tokens=tin, output_tokens=tout, latency_s=latency,
-            cost_usd=cost_usd(tin, tout, self.cfg.price_in, self.cfg.price_out),
+            cost_usd=cost_usd(tin, tout, cfg.price_in, cfg.price_out, cache_read=cread, cache_write=cwrite,
+                              read_mult=cfg.cache_read_mult, write_mult=cfg.price_cache_write),
             model=msg.model or self.model, tool_calls=tool_calls or None,
+            cache_read_tokens=cread, cache_write_tokens=cwrite, usage_known=usage_known,
         )
 
     async def aclose(self) -> None:

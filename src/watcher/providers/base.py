@@ -14,14 +14,18 @@ from typing import Any, Protocol, TypedDict
 from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
+    FAIL_BAD_RESPONSE,
     FAIL_CONNECTION,
+    FAIL_NOT_FOUND,
     FAIL_OTHER,
     FAIL_RATE_LIMITED,
     FAIL_SERVER,
     FAIL_TIMEOUT,
 )
 
-ERROR_KINDS = (FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER, FAIL_AUTH, FAIL_BAD_REQUEST, FAIL_OTHER)
+ERROR_KINDS = (FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER, FAIL_AUTH, FAIL_NOT_FOUND,
+               FAIL_BAD_REQUEST, FAIL_BAD_RESPONSE, FAIL_OTHER)
+# Transient: the same call may work later. The rest are deterministic: retrying the call is no use.
 RETRYABLE_KINDS = frozenset({FAIL_RATE_LIMITED, FAIL_TIMEOUT, FAIL_CONNECTION, FAIL_SERVER})
 
 
@@ -81,19 +85,26 @@ class Completion:
     model: str
     # Normalised tool calls: {"id": str, "name": str, "arguments": dict}
     tool_calls: list[dict[str, Any]] | None = None
+    # Parts of input_tokens / output_tokens, as the provider reports them.
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_known: bool = True  # False: the response had no usage; tokens and cost are unknown, not 0
 
 
 class ProviderError(Exception):
     """One failed call, classified. The message is short and never contains the API key."""
 
     def __init__(self, message: str, kind: str = FAIL_OTHER, status: int | None = None,
-                 retry_after: float | None = None, retryable: bool | None = None) -> None:
+                 retry_after: float | None = None, retryable: bool | None = None, url: str = "") -> None:
+        message = " ".join(message.split())  # one line: a multi-line message breaks the ✗ lines
         super().__init__(message)
         self.message = message
         self.kind = kind if kind in ERROR_KINDS else FAIL_OTHER
         self.status = status
         self.retry_after = retry_after
         self.retryable = (self.kind in RETRYABLE_KINDS) if retryable is None else retryable
+        self.url = url  # scheme://host:port/path, never a query or credentials (failures.safe_url)
 
     def short(self) -> str:
         """A one-line label for heartbeats and the TUI: '429 Retry-After 2s', '529 overloaded', 'timeout'."""
@@ -148,9 +159,13 @@ def normalise_finish_reason(raw: str | None) -> str:
     return _FINISH_MAP.get(str(raw).strip().lower(), "other")
 
 
-def cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float) -> float:
-    """Prices are USD per million tokens."""
-    return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
+def cost_usd(input_tokens: int, output_tokens: int, price_in: float, price_out: float, *,
+             cache_read: int = 0, cache_write: int = 0, read_mult: float = 0.1, write_mult: float = 1.25) -> float:
+    """Prices are USD per million tokens. `input_tokens` includes the cached ones: cache reads cost
+    `read_mult` and cache writes `write_mult` times the input price (Anthropic: 0.1x and 1.25x)."""
+    plain = max(0, input_tokens - cache_read - cache_write)
+    tin = plain + cache_read * read_mult + cache_write * write_mult
+    return (tin * price_in + output_tokens * price_out) / 1_000_000
 
 
 class Provider(Protocol):
@@ -163,66 +178,6 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         ...
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date); None when absent."""
-    if headers is None:
-        return None
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms:
-            return max(0.0, float(ms) / 1000)
-        ra = headers.get("retry-after")
-    except Exception:
-        return None
-    if not ra:
-        return None
-    try:
-        return max(0.0, float(ra))
-    except ValueError:
-        pass
-    try:
-        import time
-        from email.utils import parsedate_to_datetime
-
-        return max(0.0, parsedate_to_datetime(ra).timestamp() - time.time())
-    except Exception:
-        return None
-
-
-def _body_message(body: Any) -> str:
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict):
-            return str(err.get("message") or err.get("type") or "")
-        return str(err)
-    return str(body or "")
-
-
-def error_from_status(status: int, headers: Any, body: Any, secret: str = "") -> ProviderError:
-    """Classify an HTTP error response; the body's message is kept short and redacted."""
-    retry_after = parse_retry_after(headers)
-    if status == 429:
-        kind, retryable = FAIL_RATE_LIMITED, True
-    elif status in (401, 403):
-        kind, retryable = FAIL_AUTH, False
-    elif status == 408:
-        kind, retryable = FAIL_TIMEOUT, True
-    elif status == 409:
-        kind, retryable = FAIL_OTHER, True  # conflicts are transient (the SDKs retry them too)
-    elif status >= 500:
-        kind, retryable = FAIL_SERVER, True
-    elif 400 <= status < 500:
-        kind, retryable = FAIL_BAD_REQUEST, False
-    else:
-        kind, retryable = FAIL_OTHER, False
-    msg = redact(_body_message(body), secret)[:200]
-    label = "overloaded" if status == 529 else kind.replace("_", " ")
-    text = f"{status} {label}" + (f" (Retry-After {_fmt_s(retry_after)})" if retry_after is not None else "")
-    if msg:
-        text += f": {msg}"
-    return ProviderError(text, kind=kind, status=status, retry_after=retry_after, retryable=retryable)
 
 
 def flatten_content(content: Any) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from watcher.config import BackendConfig
 from watcher.providers.base import Completion, Provider, ProviderError, Request
+from watcher.providers.breaker import Breaker, CallStopped
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
 from watcher.run.records import FAIL_RATE_LIMITED
 
@@ -32,8 +33,9 @@ class BackendClient:
                  rpm: float = 0, tpm: float = 0, on_event: Callable[[str, str], None] | None = None,
                  rng: random.Random | None = None, backoff_base_s: float = BACKOFF_BASE_S,
                  backoff_cap_s: float = BACKOFF_CAP_S, thinking_budget: int = 0,
-                 reasoning_effort: str | None = None) -> None:
+                 reasoning_effort: str | None = None, breaker: Breaker | None = None) -> None:
         self.name = name
+        self.breaker = breaker or Breaker()
         # Backend-level reasoning settings apply to requests that do not set their own.
         self.thinking_budget = thinking_budget
         self.reasoning_effort = reasoning_effort
@@ -95,6 +97,11 @@ class BackendClient:
             self.calls += 1
             try:
                 comp = await self.provider.complete(req)
+            except ProviderError:
+                raise
+            except BaseException:
+                self.breaker.abandon()
+                raise
             finally:
                 self.in_flight -= 1
         except BaseException:
@@ -115,46 +122,67 @@ class BackendClient:
             changes["reasoning_effort"] = self.reasoning_effort
         return dataclasses.replace(req, **changes) if changes else req
 
-    async def call(self, req: Request) -> Completion:
-        """One completion, retrying retryable failures with backoff; raises the last ProviderError."""
+    async def call(self, req: Request, deadline: float | None = None,
+                   stopping: Callable[[], bool] | None = None) -> Completion:
+        """One completion, retrying transient failures with backoff while the breaker allows and
+        before `deadline` (time.monotonic; time spent waiting for an open breaker extends it).
+        Raises the last ProviderError, BackendDown, or CallStopped once `stopping()` is true."""
         req = self._with_defaults(req)
         attempt = 0
         while True:
+            waited = await self.breaker.admit(stopping)
+            if deadline is not None:
+                deadline += waited
             try:
                 comp = await self._once(req)
             except ProviderError as e:
                 self._record_error(e)
+                self.breaker.on_failure(e)
                 if e.kind == FAIL_RATE_LIMITED:
                     self.rate_limit_waits += 1
                     if self.limiter.on_rate_limited(e.retry_after):
                         self._event("rate_limited", f"{self.name}: {e.short()}; concurrency now {self.concurrency}")
-                if not e.retryable or attempt >= self.max_retries:
-                    if e.retryable:
-                        self._event("gave_up", f"{self.name}: {e.short()} after {attempt + 1} tries")
-                    raise
                 delay = backoff_delay(attempt, self.rng, self.backoff_base_s, self.backoff_cap_s)
                 if e.retry_after is not None:
                     delay = max(delay, e.retry_after)
+                late = deadline is not None and time.monotonic() + delay > deadline
+                if not e.retryable or attempt >= self.max_retries or late:
+                    if e.retryable:
+                        self._event("gave_up", f"{self.name}: {e.short()} after {attempt + 1} tries")
+                    raise
                 attempt += 1
                 self.retries += 1
                 self._event("retry", f"{self.name}: {e.short()}; retry {attempt}/{self.max_retries} in {delay:.1f}s")
-                log.info("%s: %s; retry %d/%d in %.1fs", self.name, e.short(), attempt, self.max_retries, delay)
-                await asyncio.sleep(delay)
+                log.info("%s: %s; retry %d/%d in %.1fs", self.name, e, attempt, self.max_retries, delay)
+                await _sleep_unless(delay, stopping)
                 continue
             self.successes += 1
+            self.breaker.on_success()
             self.limiter.on_success()
             return comp
 
     def _record_error(self, e: ProviderError) -> None:
         self.errors += 1
         self.errors_by_kind[e.kind] = self.errors_by_kind.get(e.kind, 0) + 1
-        self.last_error = e.short()
+        self.last_error = e.message[:300]  # one line: class, status, URL, the body's gist
         self.last_error_at = time.time()
 
     async def aclose(self) -> None:
         close = getattr(self.provider, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _sleep_unless(delay: float, stopping: Callable[[], bool] | None, step: float = 0.1) -> None:
+    """Sleep `delay` seconds, raising CallStopped as soon as `stopping()` turns true."""
+    end = time.monotonic() + delay
+    while True:
+        if stopping is not None and stopping():
+            raise CallStopped()
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(step, left))
 
 
 def make_provider(cfg: BackendConfig, api_key: str) -> Provider:
@@ -177,4 +205,5 @@ def make_client(name: str, cfg: BackendConfig, api_key: str, rpm_share: float = 
         name, make_provider(cfg, api_key), max_retries=cfg.max_retries, concurrency=cfg.concurrency,
         rpm=cfg.rpm * share if cfg.rpm else 0, tpm=cfg.tpm * share if cfg.tpm else 0, on_event=on_event,
         thinking_budget=cfg.thinking_budget, reasoning_effort=cfg.reasoning_effort,
+        breaker=Breaker(cfg.breaker_threshold, cfg.give_up_after_s),
     )

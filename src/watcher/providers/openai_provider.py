@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from watcher.config import BackendConfig
 from watcher.providers.base import (
@@ -14,12 +16,19 @@ from watcher.providers.base import (
     ProviderError,
     Request,
     cost_usd,
-    error_from_status,
     normalise_finish_reason,
-    redact,
     sim_headers,
 )
-from watcher.run.records import FAIL_CONNECTION, FAIL_OTHER, FAIL_SERVER, FAIL_TIMEOUT
+from watcher.providers.failures import (
+    bad_response,
+    body_text,
+    error_from_status,
+    safe_url,
+    transport_error,
+    unexpected,
+)
+from watcher.providers.http import http_client, timeout_of
+from watcher.run.records import FAIL_OTHER, FAIL_SERVER
 
 
 def to_openai_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -54,10 +63,13 @@ class OpenAIProvider:
         self.cfg = cfg
         self.model = cfg.model
         self._key = api_key
+        timeout = timeout_of(openai, cfg)
         self.client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=cfg.base_url or None, max_retries=0, timeout=cfg.timeout_s,
+            api_key=api_key, base_url=cfg.base_url or None, max_retries=0, timeout=timeout,
             default_headers=dict(cfg.extra_headers) or None,
+            http_client=http_client(openai, cfg),
         )
+        self.url = safe_url(f"{str(self.client.base_url).rstrip('/')}/chat/completions")
 
     def _params(self, req: Request) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
@@ -83,23 +95,50 @@ class OpenAIProvider:
     async def complete(self, req: Request) -> Completion:
         params = self._params(req)
         t0 = time.monotonic()
+        key, url = self._key, self.url
         try:
-            resp = await self.client.chat.completions.create(**params)
-        except openai.APITimeoutError:
-            raise ProviderError(f"timeout after {self.cfg.timeout_s:g}s", kind=FAIL_TIMEOUT) from None
-        except openai.APIConnectionError as e:
-            raise ProviderError(f"connection error: {redact(str(e), self._key)[:160]}", kind=FAIL_CONNECTION) from None
+            # The whole call, not only each read: a server that drips bytes never trips a read timeout.
+            async with asyncio.timeout(self.cfg.timeout_s):
+                raw = await self.client.chat.completions.with_raw_response.create(**params)
+                text = raw.text
         except openai.APIStatusError as e:
-            raise error_from_status(e.status_code, e.response.headers, e.body, self._key) from None
+            raise error_from_status(e.status_code, e.response.headers, e.response.text or e.body, key,
+                                    e.response.request.url) from None
+        except (openai.APITimeoutError, TimeoutError) as e:
+            raise transport_error(e, url, self.cfg.timeout_s, key) from None
+        except openai.APIConnectionError as e:
+            raise transport_error(e, url, self.cfg.timeout_s, key) from None
         except openai.OpenAIError as e:
-            raise ProviderError(f"{type(e).__name__}: {redact(str(e), self._key)[:160]}", kind=FAIL_OTHER,
-                                retryable=False) from None
+            raise ProviderError(f"{FAIL_OTHER} {url}: {type(e).__name__}: {body_text(str(e), key)}",
+                                kind=FAIL_OTHER, retryable=False, url=url) from None
+        except Exception as e:
+            err = unexpected(e, url, key)
+            if err is None:
+                raise
+            raise err from None
         latency = time.monotonic() - t0
-        if not resp.choices:
-            # OpenRouter answers some upstream failures with 200 and no choices.
-            extra = (getattr(resp, "model_extra", None) or {}).get("error")
-            raise ProviderError(f"no choices in response: {redact(str(extra or ''), self._key)[:160]}",
-                                kind=FAIL_SERVER)
+        url = safe_url(raw.http_request.url) or url
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise bad_response(url, "body is not JSON" if text.strip() else "empty body", text, key) from None
+        if not isinstance(data, dict):
+            raise bad_response(url, "body is not a JSON object", text, key)
+        if not data.get("choices"):
+            if data.get("error"):
+                # OpenRouter answers some upstream failures with 200, no choices and an error.
+                raise ProviderError(f"{FAIL_SERVER} 200 {url}: {body_text(data, key)}", kind=FAIL_SERVER,
+                                    status=200, url=url)
+            raise bad_response(url, "no choices in the response", text, key)
+        try:
+            resp = raw.parse()
+            if not isinstance(resp, ChatCompletion):
+                raise TypeError(type(resp).__name__)
+            return self._completion(resp, latency, bool(data.get("usage")))
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
+            raise bad_response(url, f"not a chat completion ({type(e).__name__})", text, key) from None
+
+    def _completion(self, resp: ChatCompletion, latency: float, usage_known: bool) -> Completion:
         choice = resp.choices[0]
         msg = choice.message
         tool_calls: list[dict[str, Any]] = []
@@ -113,15 +152,20 @@ class OpenAIProvider:
                 args = {"_raw": fn.arguments}  # kept so a verifier can reject it with a reason
             tool_calls.append({"id": tc.id, "name": fn.name, "arguments": args})
         raw = choice.finish_reason or ""
-        usage = resp.usage
+        usage = getattr(resp, "usage", None) if usage_known else None
         tin = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
         tout = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
+        # prompt_tokens includes the cached ones; completion_tokens includes reasoning.
+        cached = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0)
+        reasoning = int(getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", 0) or 0)
         return Completion(
             text=msg.content or "", reasoning=_reasoning_of(msg),
             finish_reason=normalise_finish_reason(raw), finish_reason_raw=raw,
             input_tokens=tin, output_tokens=tout, latency_s=latency,
-            cost_usd=cost_usd(tin, tout, self.cfg.price_in, self.cfg.price_out),
+            cost_usd=cost_usd(tin, tout, self.cfg.price_in, self.cfg.price_out, cache_read=cached,
+                              read_mult=self.cfg.cache_read_mult),
             model=resp.model or self.model, tool_calls=tool_calls or None,
+            cache_read_tokens=cached, reasoning_tokens=reasoning, usage_known=usage_known,
         )
 
     async def aclose(self) -> None:

@@ -15,23 +15,31 @@ import msgspec
 
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "error", "other")
 
-# Reasons an attempt or an item can fail; stats and the gate count by these words.
+# Reasons an attempt or an item can fail; stats and the gate count by these words (DESIGN.md
+# "Outcomes"). Content classes end an item as rejected; call classes (providers/failures.py) do not,
+# except a `bad_request` the provider gave one item alone while other calls went through.
 FAIL_BELOW_MIN = "below_min_score"
 FAIL_TRUNCATED = "truncated"
 FAIL_EMPTY = "empty"
 FAIL_CONTENT_FILTER = "content_filter"
-FAIL_RATE_LIMITED = "rate_limited"
+FAIL_RATE_LIMITED = "rate_limit"
 FAIL_TIMEOUT = "timeout"
-FAIL_CONNECTION = "connection"
-FAIL_SERVER = "server_error"
+FAIL_CONNECTION = "connect"
+FAIL_SERVER = "server"
 FAIL_AUTH = "auth"
+FAIL_NOT_FOUND = "not_found"
 FAIL_BAD_REQUEST = "bad_request"
+FAIL_BAD_RESPONSE = "bad_response"
 FAIL_OTHER = "error"
 
 
 class Usage(msgspec.Struct, kw_only=True):
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = 0  # every input token, cached ones included (the cache fields are parts of it)
+    output_tokens: int = 0  # reasoning tokens included
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    unknown_calls: int = 0  # calls whose response carried no usage: their tokens and cost are unknown
 
 
 class Attempt(msgspec.Struct, kw_only=True):
@@ -117,6 +125,12 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     rate_limited_until: float | None = None
     last_error: str | None = None
     last_error_at: float | None = None
+    retries: int = 0  # repeated calls
+    pending: int = 0  # items of its share not yet ended (never tried, in flight, or failed in transport)
+    breaker: str = "closed"  # closed | open (probing with backoff) | down (given up)
+    down_since: float | None = None  # when the breaker opened
+    down_reason: str | None = None
+    next_probe_at: float | None = None
     share: int = 0  # items this worker owns in the plan
     started_at: float = 0.0
     updated_at: float = 0.0

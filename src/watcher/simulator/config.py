@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FAULTS = ("500", "529", "429", "slow", "drop", "truncate", "empty")
+# The last seven are forced only (a header, a script, or `force`): simulator/misbehave.py.
+FAULTS = ("500", "529", "429", "slow", "drop", "truncate", "empty",
+          "html", "cut_json", "empty_json", "404", "401", "hang", "drip")
 # --fault NAME=RATE on the command line -> SimConfig field
 FAULT_FIELDS = {"500": "error_500", "529": "overloaded_529", "429": "error_429", "slow": "slow",
                 "drop": "drop", "truncate": "truncate", "empty": "empty"}
@@ -27,11 +29,15 @@ class SimConfig:
     truncate: float = 0.0
     empty: float = 0.0
     retry_after_s: float = 1.0  # Retry-After of a forced/random 429
+    window_rpm: int = 0  # requests allowed per sliding window_s (0 = no window); 429 + Retry-After past it
+    window_s: float = 60.0
+    force: str | None = None  # this fault on every completion request (a FAULTS word)
+    drip_s: float = 0.5  # the drip fault's pause between body bytes
     seed: int | None = None
     chars_per_token: float = 4.0
 
     def fault_rates(self) -> list[tuple[str, float]]:
-        return [(f, float(getattr(self, FAULT_FIELDS[f]))) for f in FAULTS]
+        return [(f, float(getattr(self, FAULT_FIELDS[f]))) for f in FAULTS if f in FAULT_FIELDS]
 
 
 def parse_fault_args(items: list[str]) -> dict[str, float]:

@@ -34,6 +34,7 @@ class Faults:
         self._script: deque[str | None] = deque()
         self._bucket_tokens = float(cfg.rpm)
         self._bucket_t = time.monotonic()
+        self._window: deque[float] = deque()  # times of the requests let through in the sliding window
 
     def script(self, faults: list[str | None]) -> None:
         for f in faults:
@@ -50,6 +51,8 @@ class Faults:
         with self._lock:
             if self._script:
                 return self._script.popleft()
+            if self.cfg.force:
+                return self.cfg.force
             r = self._rng.random()
         acc = 0.0
         for f, rate in self.cfg.fault_rates():
@@ -72,3 +75,18 @@ class Faults:
                 self._bucket_tokens -= 1.0
                 return None
             return (1.0 - self._bucket_tokens) / rate
+
+    def take_window(self) -> float | None:
+        """None when a request fits the sliding window (window_rpm per window_s), else the seconds
+        until the oldest request in it leaves: the Retry-After a real provider sends."""
+        limit = self.cfg.window_rpm
+        if limit <= 0:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            while self._window and now - self._window[0] >= self.cfg.window_s:
+                self._window.popleft()
+            if len(self._window) < limit:
+                self._window.append(now)
+                return None
+            return self._window[0] + self.cfg.window_s - now

@@ -33,6 +33,7 @@ from watcher.simulator import protocols
 from watcher.simulator.config import SimConfig, parse_fault_args
 from watcher.simulator.dispatch import parse_meta, respond
 from watcher.simulator.faults import Faults, retry_headers
+from watcher.simulator.misbehave import MISBEHAVIOURS, misbehave
 from watcher.simulator.reply import SimReply, SimRequest
 
 
@@ -156,6 +157,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(429, f"rate limit of {sim.cfg.rpm} requests per minute exceeded",
                             retry_headers(wait))
                 return
+            wait = sim.faults.take_window()
+            if wait is not None:
+                sim._count("429")
+                sim._count("window_429")
+                self._error(429, f"rate limit of {sim.cfg.window_rpm} requests per {sim.cfg.window_s:g}s "
+                            "exceeded", retry_headers(wait))
+                return
         if fault == "429":
             sim._count("429")
             self._error(429, "rate limited (simulated)", retry_headers(sim.cfg.retry_after_s))
@@ -182,12 +190,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(529, "Overloaded (simulated)")
             return
         meta = parse_meta(self.headers.get(SIM_META_HEADER))
+        content_fault = None if fault in MISBEHAVIOURS else fault
         if route == "/v1/messages":
             req = protocols.anthropic_request(body, meta)
-            out = protocols.anthropic_reply(body, req, sim._answer(req), fault, sim.cfg, sim._next_id)
+            out = protocols.anthropic_reply(body, req, sim._answer(req), content_fault, sim.cfg, sim._next_id)
         else:
             req = protocols.openai_request(body, meta)
-            out = protocols.openai_reply(body, req, sim._answer(req), fault, sim.cfg, sim._next_id)
+            out = protocols.openai_reply(body, req, sim._answer(req), content_fault, sim.cfg, sim._next_id)
+        if fault in MISBEHAVIOURS:
+            misbehave(self, fault, body, self._protocol(), out)
+            return
         self._send_json(200, out)
         sim._count("ok")
 

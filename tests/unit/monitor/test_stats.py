@@ -98,10 +98,11 @@ def test_failures_finish_reasons_tokens_cost(run):
            Attempt(model="m2", finish_reason="stop")]
     run.write(acc(1, log=log, tin=100, tout=50, cost=0.5), acc(2, log=[], model="m3"),
               rej(3, log=[Attempt(model="m1", finish_reason="stop", failure="below_min_score")] * 2, tin=1, tout=2, cost=0.25))
-    run.hb(0, rate_limit_waits=4)
+    run.hb(0, rate_limit_waits=4, errors=3, retries=5)
     s = run.snap()
-    assert s.failures == {"truncated": 1, "timeout": 1, "below_min_score": 2, "rate_limited": 4}
-    assert s.errors == 2  # below_min_score is a quality miss, not an error
+    assert s.failures == {"truncated": 1, "timeout": 1, "below_min_score": 2, "rate_limit": 4}
+    # One vocabulary: errors are failed calls and retries repeated calls, as the workers count them.
+    assert (s.errors, s.retries) == (3, 5)
     assert s.rate_limit_waits == 4
     # attempt_log counted per attempt; an empty log falls back to the record's own model/finish_reason
     assert s.finish_reasons == {"m1": {"length": 1, "stop": 2}, "m2": {"error": 1, "stop": 1}, "m3": {"stop": 1}}
@@ -261,7 +262,7 @@ def test_heartbeat_waits_survive_a_restart(tmp_path):
     assert r.snap().rate_limit_waits == 5
     r.hb(0, rate_limit_waits=2, started_at=T0 + 100)  # a new process of worker 0
     s = r.snap()
-    assert s.rate_limit_waits == 7 and s.failures["rate_limited"] == 7
+    assert s.rate_limit_waits == 7 and s.failures["rate_limit"] == 7
 
 
 def test_missing_files_are_waiting(tmp_path):

@@ -14,12 +14,11 @@ from watcher.providers.base import (
     SIM_META_HEADER,
     ProviderError,
     Request,
-    error_from_status,
     normalise_finish_reason,
-    parse_retry_after,
     redact,
 )
 from watcher.providers.client import BackendClient, make_client
+from watcher.providers.failures import error_from_status, parse_retry_after
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
 from watcher.run.records import (
     FAIL_AUTH,
@@ -156,7 +155,8 @@ async def test_429_waits_retry_after_then_succeeds(make_sim, kind):
     assert comp.text
     assert c.rate_limit_waits == 1 and c.retries == 1
     assert c.concurrency == 6  # 8 * 0.75
-    assert c.last_error == "429 Retry-After 1s" and c.last_error_at
+    assert c.last_error.startswith("rate_limit 429 http://127.0.0.1:") and "Retry-After 1s" in c.last_error
+    assert c.last_error_at
     assert any(k == "rate_limited" for k, _ in events) and any(k == "retry" for k, _ in events)
     assert sim.stats()["429"] == 1
     await c.aclose()
@@ -181,7 +181,7 @@ async def test_500_and_529_are_retried(sim, kind):
     comp = await c.call(req())
     assert comp.text and c.retries == 2 and c.errors == 2
     assert c.errors_by_kind == {FAIL_SERVER: 2}
-    assert c.last_error == "529 overloaded"
+    assert c.last_error.startswith("server 529 http://127.0.0.1:") and "overloaded" in c.last_error
     assert c.concurrency == 8  # only 429 cuts the limit
     await c.aclose()
 
@@ -206,7 +206,7 @@ async def test_timeout_retried_then_fails(make_sim, kind):
     with pytest.raises(ProviderError) as ei:
         await c.call(req())
     assert ei.value.kind == FAIL_TIMEOUT and ei.value.retryable
-    assert c.last_error == "timeout"
+    assert c.last_error.startswith("timeout http://127.0.0.1:") and "no answer within" in c.last_error
     await c.aclose()
 
 
