@@ -30,3 +30,11 @@ class TrainError(Exception):
 
 class FatalWorkerError(Exception):
     """A worker cannot go on whatever a restart does (a refused key): exit EXIT_FATAL."""
+
+
+class DiskFullError(Exception):
+    """A write failed for lack of space (ENOSPC): one line naming the file and the space left."""
+
+
+class RunBusyError(ConfigError):
+    """Another live process owns the run (its supervisor holds run.lock): refuse, name its pid."""

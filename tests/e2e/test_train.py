@@ -69,7 +69,7 @@ def _write_cfg(path: Path, model: Path | str, stages: list[dict[str, Any]], **to
 
 
 def _cli(run: Path, cfg: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--run", str(run), "--config", str(cfg),
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--run-dir", str(run), "--config", str(cfg),
                            "--headless", *extra], capture_output=True, text=True, env=_env(), timeout=timeout,
                           cwd=run.parent)
 

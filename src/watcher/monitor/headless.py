@@ -106,14 +106,16 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
-            rep.emit({"type": "notice", "text": "stopping gracefully"} if json_mode else
-                     "-- Ctrl-C: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
+            what = "Ctrl-C" if _sig == signal.SIGINT else signal.Signals(_sig).name
+            rep.emit({"type": "notice", "text": "stopping gracefully", "signal": what} if json_mode else
+                     f"-- {what}: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
             sup.pause()
             sup.begin_stop()
         else:
             raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGINT, on_sigint)
+    # SIGTERM and SIGHUP (a process manager, a closed terminal) stop like the first Ctrl-C.
+    old = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         while True:
             snap = sup.snapshot()
@@ -126,7 +128,8 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         sup.stop(graceful=False)
         interrupts = max(interrupts, 2)
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     time.sleep(0.05)
     snap = sup.snapshot()
     rep.feed(snap)
@@ -139,9 +142,9 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
 
 def run_status(args: argparse.Namespace) -> int:
     from watcher.generate.supervisor import open_run_stats
-    from watcher.run.paths import find_run
+    from watcher.run.paths import runs_root, select_run
 
-    run_dir = find_run(args.run)
+    run_dir = select_run(args.run, getattr(args, "run_dir", None), runs_root(None, getattr(args, "runs_dir", None)))
     stats = open_run_stats(run_dir)
     stats.poll()
     snap = stats.snapshot()
