@@ -100,3 +100,9 @@ def load_resume_state(dataset: Path, rejects: Path, current_round: int, job: str
     rejected: Counter[str] = Counter(r.id for r in rej)
     this_round = {r.id for r in rej if r.round == current_round}
     return ResumeState({r.id for r in acc}, rejected, this_round, bad1 + bad2)
+
+
+def corrupt_lines(dataset: Path, job: str) -> int:
+    """Complete dataset lines that are not whole accepted records of `job`: what resume regenerates
+    and the gate counts under valid_json + schema."""
+    return _scan(dataset, job)[1]

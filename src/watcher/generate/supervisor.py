@@ -224,6 +224,7 @@ class Supervisor:
             sup.desired[w.backend] = sup.desired.get(w.backend, 0) + 1
         sup.stopping = read_control(sup.paths.control)["stop"]
         if sup.read_only:
+            append_event(run_dir, "attach_read_only", pid=os.getpid(), owner=lock.owner_pid())
             return sup
         sup._write_supervisor()
         append_event(run_dir, "attach", pid=os.getpid())

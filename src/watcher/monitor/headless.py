@@ -148,9 +148,22 @@ def run_status(args: argparse.Namespace) -> int:
     stats = open_run_stats(run_dir)
     stats.poll()
     snap = stats.snapshot()
+    corrupt = _corrupt_lines(run_dir)
     if args.json:
-        print(json.dumps(snapshot_dict(snap), default=str))
+        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt}, default=str))
     else:
         print(summary_line(snap))
         print(final_table(snap))
+        if corrupt:
+            print(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
+                  "valid_json/schema); their items are generated again on the next start")
     return EXIT_OK
+
+
+def _corrupt_lines(run_dir: Any) -> int:
+    """The count resume and the gate agree on (generate/plan.py decodes as the gate's schema check)."""
+    from watcher.generate.plan import corrupt_lines
+    from watcher.run.paths import RunPaths, load_run_config
+
+    cfg = load_run_config(run_dir)
+    return corrupt_lines(RunPaths(run_dir, cfg.output).dataset, cfg.job)
