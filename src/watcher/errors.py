@@ -13,6 +13,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_RUN_FAILED = 3
 EXIT_FATAL = 4
+EXIT_DISK_FULL = 5  # internal, worker to supervisor: fatal because a write found no space (ENOSPC)
 EXIT_INTERRUPTED = 130
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
-from watcher.errors import EXIT_FATAL, ConfigError
+from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
 from watcher.generate.jobs import make_job
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.files import (
@@ -26,6 +26,7 @@ from watcher.run.files import (
     atomic_write_json,
     atomic_write_text,
     clean_stale_temps,
+    disk_full,
     pid_alive,
     read_control,
     read_json,
@@ -85,15 +86,16 @@ def run_dir_for(cfg: RunConfig, run_name: str, runs_root: Path | None = None) ->
     """Where run `run_name` lives; the name and the dataset name are checked to stay inside it."""
     check_run_name(run_name)
     check_output_name(cfg.output)
-    return (runs_root or Path(cfg.runs_dir)) / run_name
+    run_dir = (runs_root or Path(cfg.runs_dir)) / run_name
+    if (run_dir / cfg.output).is_dir():
+        raise ConfigError(f"output {cfg.output} is a directory in {run_dir}; fix: pass another --output file name")
+    return run_dir
 
 
 def prepare_run(cfg: RunConfig, run_name: str, runs_root: Path | None = None) -> tuple[Path, bool, list[str]]:
     """Create the run directory or check a resume against it. Returns (dir, resumed, changes)."""
     run_dir = run_dir_for(cfg, run_name, runs_root)
     paths = RunPaths(run_dir, cfg.output)
-    if paths.dataset.is_dir():
-        raise ConfigError(f"output {cfg.output} is a directory in {run_dir}; fix: pass another --output file name")
     changes: list[str] = []
     resumed = paths.config.exists()
     if resumed:
@@ -146,6 +148,7 @@ class Supervisor:
         self.stats = open_run_stats(run_dir, self.cfg, feed_size)
         self.lock = lock  # run.lock, held for our lifetime (None: a read-only attach beside the owner)
         self.read_only = False  # attach beside a live owner: watch, never restart or write state
+        self.fail_reason: str | None = None  # one line for the user when workers failed for a known cause
 
     # -- starting -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -274,6 +277,10 @@ class Supervisor:
                     w.state = "exited"
                 elif code == EXIT_FATAL:
                     self._fail(w, "fatal error")
+                elif code == EXIT_DISK_FULL:
+                    # The worker could not say why in its own files (they are on the full disk).
+                    self.fail_reason = str(disk_full(self.paths.dataset, OSError(28, "ENOSPC")))
+                    self._fail(w, self.fail_reason)
                 else:
                     self._schedule_restart(w, now)
             elif w.state == "restarting" and w.restart_at is not None and now >= w.restart_at:

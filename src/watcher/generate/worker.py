@@ -21,7 +21,7 @@ from collections import deque
 from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, load_config
-from watcher.errors import EXIT_FATAL, ConfigError, DiskFullError
+from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError, DiskFullError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
@@ -305,7 +305,7 @@ class Worker:
         self.heartbeat()
         if self.fatal:
             log.error("%s", self.fatal)
-            return EXIT_FATAL
+            return EXIT_DISK_FULL if self.fatal.startswith("no space left") else EXIT_FATAL
         log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
         return 0
 

@@ -137,7 +137,13 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
     rep.final(snap)
     if interrupts:
         return EXIT_INTERRUPTED
-    return EXIT_RUN_FAILED if sup.failed() else EXIT_OK
+    if sup.failed():
+        # One line on stderr saying why (a full disk, a refused key): the table above has the detail.
+        why = getattr(sup, "fail_reason", None) or next(
+            (w.last_error for w in snap.workers if w.state == "failed" and w.last_error), None)
+        print(f"watcher: run {snap.run} stopped with workers failed: {why or 'see the worker logs'}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return EXIT_OK
 
 
 def run_status(args: argparse.Namespace) -> int:
