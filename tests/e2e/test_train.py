@@ -35,16 +35,6 @@ def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, **ENV_FLAGS, **extra}
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("mlx_lm")
-    from watcher.train.tinymodel import export_texts, make_tiny_export, make_tiny_model
-
-    base = tmp_path_factory.mktemp("tiny")
-    gate = make_tiny_export(base / "texts")
-    return make_tiny_model(base / "model", export_texts(gate))
-
-
 def _run_dir(tmp_path: Path, n_train: int = 40, n_valid: int = 8, n_test: int = 8) -> Path:
     from watcher.train.tinymodel import make_tiny_export
 

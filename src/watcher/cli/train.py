@@ -24,6 +24,9 @@ from watcher.train.state import TrainingState, metrics_records, read_training_st
 
 def find_run_dir(args: argparse.Namespace) -> Path:
     """`--run-dir PATH`, or `--run NAME` under the runs folder, the newest run when neither is given."""
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir and (Path(run_dir) / "gate").is_dir():  # training needs only the gate's export
+        return Path(run_dir)
     return select_run(getattr(args, "run", None), getattr(args, "run_dir", None),
                       runs_root(None, getattr(args, "runs_dir", None)))
 
