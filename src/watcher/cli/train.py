@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watcher.errors import EXIT_USAGE
+from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE
 from watcher.monitor.format import fmt_clock
 from watcher.monitor.tail import FileTailer
-from watcher.run.files import read_json
+from watcher.run.files import disk_full, read_json
 from watcher.run.paths import RunPaths, runs_root, select_run
 from watcher.train.config import load_train_config
 from watcher.train.evaluate import format_eval_table
@@ -114,5 +114,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
             emit(f"[train] stopped at iteration {final.iteration}/{final.total_iters}; "
                  f"run `watcher train --run {run_dir.name}` again to resume")
         return 130 if interrupted else 0
+    if rc == EXIT_DISK_FULL and not error:
+        error = str(disk_full(RunPaths(run_dir).train_state, OSError(28, "ENOSPC")))
     print(f"watcher train: {error or 'training failed; see train/train.log'}", file=sys.stderr)
     return EXIT_USAGE if rc == EXIT_USAGE else 3

@@ -71,8 +71,8 @@ def clean_stale_temps(*dirs: Path) -> int:
             continue
         for p in names:
             pid = p.name[: -len(TMP_SUFFIX)].rsplit(".", 1)[-1]
-            if pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid():
-                continue
+            if not pid.isdigit() or pid_alive(int(pid)):
+                continue  # not ours to judge (another writer's naming), or its writer is still at work
             p.unlink(missing_ok=True)
             removed += 1
     return removed

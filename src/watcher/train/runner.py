@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from watcher.errors import EXIT_USAGE, ConfigError, TrainError
+from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE, ConfigError, DiskFullError, TrainError
 from watcher.run.files import JsonlAppender, atomic_write_bytes, read_json
 from watcher.run.paths import RunPaths
 from watcher.train.checkpoints import FINAL, adapter_problem, last_good_checkpoint
@@ -382,6 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"watcher train: {msg}", file=sys.stderr, flush=True)
         update_state(run_dir, status="failed", error=msg, pid=None)
         return EXIT_USAGE
+    except DiskFullError as e:
+        print(f"watcher train: {e}", file=sys.stderr, flush=True)
+        try:
+            update_state(run_dir, status="failed", error=str(e), pid=None)
+        except DiskFullError:
+            pass  # the state stays as it was (written atomically); the exit code says why
+        return EXIT_DISK_FULL
     except Exception as e:
         traceback.print_exc()
         msg = f"{type(e).__name__}: {e} (see train/train.log)"
