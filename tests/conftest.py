@@ -43,3 +43,14 @@ def sim_env(monkeypatch):
     return {**os.environ, "WATCHER_SIM_KEY": SIM_KEY, "PYTHONUNBUFFERED": "1"}
 
 
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny offline mlx-lm model trained on nothing: what the training tests fine-tune."""
+    pytest.importorskip("mlx_lm")
+    from watcher.train.tinymodel import export_texts, make_tiny_export, make_tiny_model
+
+    base = tmp_path_factory.mktemp("tiny")
+    gate = make_tiny_export(base / "texts")
+    return make_tiny_model(base / "model", export_texts(gate))

@@ -90,3 +90,49 @@ def assert_each_item_once(run_dir):
     assert len(ids) == len(set(ids)), "an item was recorded twice"
     assert set(ids) == planned_ids(run_dir)
     return acc, rej
+
+
+def wait_for(pred, timeout=60.0, step=0.05):
+    """Poll `pred` until it is true or `timeout` seconds pass; returns whether it became true."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def headless_cmd(cfg_path: Path, run: str = "r1", *extra: str) -> list[str]:
+    return [sys.executable, "-m", "watcher.cli.main", "--headless", "--config", str(cfg_path), "--run", run, *extra]
+
+
+def run_pids(run_dir: Path) -> list[int]:
+    """Every pid the run's files name: its supervisor and workers (supervisor.json, heartbeats)."""
+    from watcher.run.files import read_json
+
+    info = read_json(run_dir / "supervisor.json", {}) or {}
+    pids = [int(info.get("pid") or 0)] + [int(w.get("pid") or 0) for w in (info.get("workers") or {}).values()]
+    pids += [int((read_json(p, {}) or {}).get("pid") or 0) for p in (run_dir / "workers").glob("*.json")]
+    return [p for p in pids if p > 0]
+
+
+def assert_run_intact(run_dir: Path) -> tuple[list[dict], list[dict]]:
+    """Every planned item accepted or rejected exactly once, no duplicate id, no broken line (every
+    line ends with a newline and parses), and no process of the run left."""
+    from watcher.run.files import pid_alive
+
+    for p in (RunPaths(run_dir).dataset, RunPaths(run_dir).rejects):
+        data = p.read_bytes() if p.exists() else b""
+        assert not data or data.endswith(b"\n"), f"{p.name}: a broken last line"
+    acc, rej = assert_each_item_once(run_dir)
+    assert wait_for(lambda: not any(pid_alive(p) for p in run_pids(run_dir)), 10), "a process of the run is left"
+    return acc, rej
+
+
+def one_line(text: str) -> str:
+    """The single non-empty line of `text` (a user error is one line: no traceback)."""
+    lines = [x for x in text.splitlines() if x.strip()]
+    assert len(lines) == 1 and "Traceback" not in text, text
+    return lines[0]

@@ -255,6 +255,8 @@ def resolve_config_path(path: str | os.PathLike[str] | None, default_name: str =
     """A given path, else configs/<default_name>.toml from the working dir or the source checkout."""
     if path:
         p = Path(path)
+        if p.is_dir():
+            raise ConfigError(f"config {path} is a directory; fix: pass --config with a path to a TOML file")
         if p.exists():
             return p
         for base in (Path.cwd() / "configs", _REPO_CONFIGS, BUNDLED_DATA / "configs"):
@@ -282,11 +284,21 @@ def toml_error_message(path: str | os.PathLike[str], exc: ValueError) -> str:
     return f"{path}: not valid {kind}: {exc}; fix: correct the syntax at that line"
 
 
+def read_config_text(p: Path) -> str:
+    """A config file's text; a binary or unreadable file is a ConfigError, not a traceback."""
+    try:
+        return p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {p} is not a text file (not UTF-8); fix: pass --config with a TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"config {p} cannot be read ({e.strerror}); fix: pass --config with a readable TOML file") from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None,
                 default_name: str = "poetry") -> tuple[RunConfig, Path]:
     p = resolve_config_path(path, default_name)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(read_config_text(p))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(toml_error_message(p, e)) from None
     if overrides:

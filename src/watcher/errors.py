@@ -13,6 +13,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_RUN_FAILED = 3
 EXIT_FATAL = 4
+EXIT_DISK_FULL = 5  # internal, worker to supervisor: fatal because a write found no space (ENOSPC)
 EXIT_INTERRUPTED = 130
 
 
@@ -30,3 +31,11 @@ class TrainError(Exception):
 
 class FatalWorkerError(Exception):
     """A worker cannot go on whatever a restart does (a refused key): exit EXIT_FATAL."""
+
+
+class DiskFullError(Exception):
+    """A write failed for lack of space (ENOSPC): one line naming the file and the space left."""
+
+
+class RunBusyError(ConfigError):
+    """Another live process owns the run (its supervisor holds run.lock): refuse, name its pid."""

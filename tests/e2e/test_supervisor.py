@@ -82,7 +82,7 @@ def _write_cfg(tmp_path, data):
     return p
 
 
-def test_supervisor_kill_9_leaves_workers_and_status_sees_them(tmp_path, make_sim, sim_env):
+def test_supervisor_kill_9_stops_its_workers_and_the_same_command_resumes(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.4, defect_rate=0.0)
     data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=10)
     data["runs_dir"] = str(tmp_path / "runs")
@@ -97,17 +97,17 @@ def test_supervisor_kill_9_leaves_workers_and_status_sees_them(tmp_path, make_si
     pids = [w["pid"] for w in info["workers"].values()]
     sup_proc.send_signal(signal.SIGKILL)
     sup_proc.wait()
-    assert all(pid_alive(p) for p in pids), "workers died with their supervisor"
-    st = subprocess.run([sys.executable, "-m", "watcher.cli.main", "status", "--run", str(run_dir), "--json"],
+    # Not detached: the orphans notice (supervisor.json's pid is dead) and stop within seconds.
+    assert wait_for(lambda: not any(pid_alive(p) for p in pids), 10), "workers outlived their supervisor"
+    assert {read_json(run_dir / "workers" / f"{i}.json")["state"] for i in range(2)} <= {"stopped", "done"}
+    st = subprocess.run([sys.executable, "-m", "watcher.cli.main", "status", "--run-dir", str(run_dir), "--json"],
                         cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=30)
     assert st.returncode == 0, st.stderr
     snap = json.loads(st.stdout)
-    assert {w["pid"] for w in snap["workers"]} == set(pids)
-    assert any(w["alive"] for w in snap["workers"])
-    # Re-attach and let the run finish: every item exactly once.
-    at = subprocess.run([sys.executable, "-m", "watcher.cli.main", "attach", "--run", str(run_dir), "--headless"],
-                        cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
-    assert at.returncode == 0, at.stdout[-2000:] + at.stderr[-2000:]
+    assert {w["pid"] for w in snap["workers"]} == set(pids) and not any(w["alive"] for w in snap["workers"])
+    # The same command resumes the run and finishes it: every item exactly once.
+    again = subprocess.run(cmd, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert_each_item_once(run_dir)
 
 

@@ -35,16 +35,6 @@ def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, **ENV_FLAGS, **extra}
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("mlx_lm")
-    from watcher.train.tinymodel import export_texts, make_tiny_export, make_tiny_model
-
-    base = tmp_path_factory.mktemp("tiny")
-    gate = make_tiny_export(base / "texts")
-    return make_tiny_model(base / "model", export_texts(gate))
-
-
 def _run_dir(tmp_path: Path, n_train: int = 40, n_valid: int = 8, n_test: int = 8) -> Path:
     from watcher.train.tinymodel import make_tiny_export
 
@@ -69,7 +59,7 @@ def _write_cfg(path: Path, model: Path | str, stages: list[dict[str, Any]], **to
 
 
 def _cli(run: Path, cfg: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--run", str(run), "--config", str(cfg),
+    return subprocess.run([sys.executable, "-m", "watcher.cli.main", "train", "--run-dir", str(run), "--config", str(cfg),
                            "--headless", *extra], capture_output=True, text=True, env=_env(), timeout=timeout,
                           cwd=run.parent)
 

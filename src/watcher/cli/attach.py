@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from watcher.cli.options import RunOptions
+from watcher.cli.options import RunOptions, add_run_dir_flags
 
 
 class AttachCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
+        add_run_dir_flags(parser)
         parser.add_argument("--headless", action="store_true", dest="sub_headless")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--interval", type=float, default=10.0)
@@ -19,4 +20,4 @@ class AttachCommand:
 
         # Only the sub-command's own --headless counts here (as it always has).
         return run_attach(RunOptions(run=args.run, headless=args.sub_headless, as_json=args.json,
-                                     interval=args.interval))
+                                     interval=args.interval, run_dir=args.run_dir, runs_dir=args.runs_dir))

@@ -10,7 +10,7 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
-from watcher.run.paths import RunPaths, find_run, load_run_config, runs_root
+from watcher.run.paths import RunPaths, load_run_config, runs_root, select_run
 
 
 def format_report(rep: GateReport) -> str:
@@ -50,7 +50,8 @@ def format_report(rep: GateReport) -> str:
 def run_gate_cli(args: argparse.Namespace) -> int:
     """`watcher gate [--run NAME] [--config FILE] [--json]`: 0 pass, 1 fail; ConfigError → 2."""
     override = load_config(args.config)[0] if getattr(args, "config", None) else None
-    run_dir = find_run(getattr(args, "run", None), runs_root(override))
+    run_dir = select_run(getattr(args, "run", None), getattr(args, "run_dir", None),
+                         runs_root(override, getattr(args, "runs_dir", None)))
     cfg = load_run_config(run_dir)
     if override is not None:
         # --config supplies the [gate] table only; the job and its targets stay the run's own.

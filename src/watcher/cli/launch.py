@@ -7,9 +7,11 @@ parse the flags into `RunOptions` and call in here.
 
 from __future__ import annotations
 
+import signal
 import sys
 import tomllib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from watcher.cli.options import RunOptions
@@ -18,11 +20,14 @@ from watcher.config import (
     apply_overrides,
     get_api_key,
     parse_config,
+    read_config_text,
     resolve_config_path,
     seed_flag_overrides,
     toml_error_message,
 )
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, DiskFullError
+from watcher.run.lock import acquire_run
+from watcher.run.paths import check_run_name, open_run_dir, runs_root, select_run
 
 SIM_KEY_ENV = "WATCHER_SIM_KEY"
 SIM_KEY = "sim-key"
@@ -83,7 +88,7 @@ def start_simulator(port: int = 0):
 def resolve_run_config(opts: RunOptions, demo: bool, sim: Any = None) -> RunConfig:
     path = resolve_config_path(opts.config, "demo" if demo else "poetry")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_config_text(path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(toml_error_message(path, e)) from None
     if demo and opts.config and opts.num is None:
@@ -105,16 +110,34 @@ def check_keys(cfg: RunConfig) -> None:
             get_api_key(name, b)
 
 
+def _where(opts: RunOptions, cfg: RunConfig, demo: bool) -> tuple[str, Path]:
+    """(run name, runs folder) from --run-dir, or --run/the default name under --runs-dir."""
+    from watcher.generate.supervisor import default_run_name
+
+    if opts.run_dir:
+        d = open_run_dir(opts.run_dir)
+        return d.name, d.parent
+    return check_run_name(opts.run or default_run_name(cfg, demo)), runs_root(cfg, opts.runs_dir)
+
+
 def run_main(opts: RunOptions, demo: bool = False) -> int:
-    from watcher.generate.supervisor import Supervisor, default_run_name, prepare_run
+    from watcher.generate.supervisor import Supervisor, prepare_run, run_dir_for
 
     headless = opts.headless
+    if opts.run:
+        check_run_name(opts.run)  # a bad name is refused before anything starts
     sim = start_simulator() if demo else None
+    sup = None
+    lock = None
     try:
         cfg = resolve_run_config(opts, demo, sim)
         check_keys(cfg)
-        run_name = opts.run or default_run_name(cfg, demo)
-        run_dir, resumed, changes = prepare_run(cfg, run_name)
+        run_name, root = _where(opts, cfg, demo)
+        run_dir = run_dir_for(cfg, run_name, root)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        # One owner per run: refused (naming the owner) before this start touches any of the run's files.
+        lock = acquire_run(run_dir, "watcher demo" if demo else "watcher")
+        run_dir, resumed, changes = prepare_run(cfg, run_name, root)
         out = sys.stdout
         if headless and not opts.as_json:
             what = "resuming" if resumed else "starting"
@@ -123,7 +146,7 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
             for c in changes:
                 print(f"  changed since last start: {c}", file=out)
         sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
-                         feed_size=HEADLESS_FEED if headless else 200)
+                         feed_size=HEADLESS_FEED if headless else 200, lock=lock)
         from watcher.serve.exporter import MetricsEndpoint
 
         # Bound before any worker starts, so a taken port is a clean refusal.
@@ -139,9 +162,18 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
             with metrics as watched:
                 return run_headless(watched, json_mode=opts.as_json, interval=opts.interval)
         return run_tui(sup, demo=demo)
+    except DiskFullError:
+        if sup is not None:
+            sup.terminate_workers()  # they cannot write either; their in-flight items stay pending
+        raise
     finally:
         if sim is not None:
             sim.stop()
+        if lock is not None:
+            lock.release()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # a process manager, a closed terminal
 
 
 def run_tui(sup: Any, demo: bool = False) -> int:
@@ -149,7 +181,13 @@ def run_tui(sup: Any, demo: bool = False) -> int:
 
     # The app itself stops or detaches the workers when the user picks in its quit dialog.
     app = WatcherApp(sup, title=f"watcher · {sup.run_dir.name}")
-    result = app.run()
+    # SIGTERM/SIGHUP: leave the app without its dialog, so the workers are stopped gracefully below.
+    old = {s: signal.signal(s, lambda *_: app.exit("signal")) for s in STOP_SIGNALS}
+    try:
+        result = app.run()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
     if result == "detach":
         note = " (the demo's simulated provider stops with this process: its workers will wait and retry)" if demo else ""
         print(f"watcher: detached; workers keep running. Re-attach with `watcher attach --run {sup.run_dir.name}`{note}")
@@ -165,9 +203,9 @@ def run_tui(sup: Any, demo: bool = False) -> int:
 
 def run_attach(opts: RunOptions) -> int:
     from watcher.generate.supervisor import Supervisor
-    from watcher.run.paths import find_run, load_run_config
+    from watcher.run.paths import load_run_config
 
-    run_dir = find_run(opts.run)
+    run_dir = select_run(opts.run, opts.run_dir, runs_root(None, opts.runs_dir))
     cfg = load_run_config(run_dir)
     sim = None
     env = None
@@ -181,6 +219,10 @@ def run_attach(opts: RunOptions) -> int:
         env = {SIM_KEY_ENV: SIM_KEY}
     try:
         sup = Supervisor.attach(run_dir, env=env, feed_size=HEADLESS_FEED if opts.headless else 200)
+        if sup.read_only:
+            owner = sup_owner(run_dir)
+            print(f"watcher: run {run_dir.name} is owned by {owner}: watching read-only "
+                  "(no worker is restarted from here)", file=sys.stderr)
         if opts.headless:
             from watcher.monitor.headless import run_headless
 
@@ -189,6 +231,13 @@ def run_attach(opts: RunOptions) -> int:
     finally:
         if sim is not None:
             sim.stop()
+
+
+def sup_owner(run_dir: Path) -> str:
+    from watcher.run.lock import RunLock
+
+    pid = RunLock(run_dir).owner_pid()
+    return f"pid {pid}" if pid else "another process"
 
 
 def _port_of(url: str | None) -> int:

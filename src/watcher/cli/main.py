@@ -13,18 +13,20 @@ Exit codes (all commands):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Protocol
 
 from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
+from watcher.cli.options import add_run_dir_flags
 from watcher.cli.run import RunCommand
 from watcher.cli.serve import ServeCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
 from watcher.cli.worker import WorkerCommand
-from watcher.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError
+from watcher.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ConfigError, DiskFullError
 
 
 class Command(Protocol):
@@ -36,6 +38,7 @@ class Command(Protocol):
 class GateCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
+        add_run_dir_flags(parser)
         parser.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
         parser.add_argument("--json", action="store_true")
 
@@ -48,6 +51,7 @@ class GateCommand:
 class TrainCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
+        add_run_dir_flags(parser)
         parser.add_argument("--config", default=None, help="training config (default configs/train.toml)")
         parser.add_argument("--headless", action="store_true", dest="sub_headless")
         parser.add_argument("--json", action="store_true")
@@ -97,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"watcher: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except DiskFullError as e:
+        print(f"watcher: {e}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except BrokenPipeError:
+        # `watcher status --json | head`: the reader had enough. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again, and end quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

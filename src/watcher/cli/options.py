@@ -13,18 +13,25 @@ from dataclasses import dataclass
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="run config TOML (default configs/poetry.toml)")
     p.add_argument("--run", help="run name to create or resume (default: a new dated run)")
+    add_run_dir_flags(p)
     p.add_argument("--forms", help="comma-separated poetry forms (default: top-10 learnable)")
     p.add_argument("--num", type=int, help="examples per form")
     p.add_argument("--min-score", type=float, help="minimum verifier score to accept")
     p.add_argument("--model-mix", type=float, help="share of items for the Claude backend (0-1)")
     p.add_argument("--openrouter-model", help="model id for the OpenRouter backend")
-    p.add_argument("--output", help="dataset file name (inside the run dir unless absolute)")
+    p.add_argument("--output", help="dataset file name inside the run dir (default dataset.jsonl)")
     p.add_argument("--backend", help="mixed, or one backend name (claude, openrouter)")
     p.add_argument("--workers", type=int, help="worker processes per backend")
     p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
     p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
     p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
+
+
+def add_run_dir_flags(p: argparse.ArgumentParser) -> None:
+    """Where the run is, besides `--run NAME`: every command that takes --run takes these."""
+    p.add_argument("--run-dir", help="an existing run directory, wherever it is (instead of --run)")
+    p.add_argument("--runs-dir", help="the runs folder (default $WATCHER_RUNS, else the config's runs_dir)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class RunOptions:
     interval: float = 10.0
     detach: bool = False
     metrics_port: int | None = None
+    run_dir: str | None = None
+    runs_dir: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, headless: bool) -> RunOptions:
@@ -53,5 +62,5 @@ class RunOptions:
         return cls(headless=headless, config=args.config, run=args.run, forms=args.forms, num=args.num,
                    min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
                    output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
-                   interval=args.interval, detach=args.detach,
+                   interval=args.interval, detach=args.detach, run_dir=args.run_dir, runs_dir=args.runs_dir,
                    metrics_port=args.metrics_port)

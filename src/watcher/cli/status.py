@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from watcher.cli.options import add_run_dir_flags
+
 
 class StatusCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
+        add_run_dir_flags(parser)
         parser.add_argument("--json", action="store_true")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -11,22 +11,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watcher.errors import EXIT_USAGE
+from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE
 from watcher.monitor.format import fmt_clock
 from watcher.monitor.tail import FileTailer
-from watcher.run.files import read_json
-from watcher.run.paths import RunPaths, find_run
+from watcher.run.files import disk_full, read_json
+from watcher.run.paths import RunPaths, runs_root, select_run
 from watcher.train.config import load_train_config
 from watcher.train.evaluate import format_eval_table
 from watcher.train.process import ensure_gate_export, start_training, stop_training
 from watcher.train.state import TrainingState, metrics_records, read_training_state, runner_alive
 
 
-def find_run_dir(name: str | None) -> Path:
-    """`--run NAME` (or a path) under data/runs, the newest run when not given."""
-    if name and (Path(name) / "gate").is_dir():  # a path to a run that has an export: take it as is
-        return Path(name)
-    return Path(find_run(name))
+def find_run_dir(args: argparse.Namespace) -> Path:
+    """`--run-dir PATH`, or `--run NAME` under the runs folder, the newest run when neither is given."""
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir and (Path(run_dir) / "gate").is_dir():  # training needs only the gate's export
+        return Path(run_dir)
+    return select_run(getattr(args, "run", None), getattr(args, "run_dir", None),
+                      runs_root(None, getattr(args, "runs_dir", None)))
 
 
 def format_progress(rec: dict[str, Any], snap: TrainingState | None) -> str:
@@ -75,7 +77,7 @@ def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
 def run_train_cli(args: argparse.Namespace) -> int:
     """`watcher train [--run NAME] [--config FILE] [--headless] [--json]`."""
     as_json = bool(getattr(args, "json", False))
-    run_dir = find_run_dir(getattr(args, "run", None))
+    run_dir = find_run_dir(args)
     ensure_gate_export(run_dir)
     report = read_json(RunPaths(run_dir).gate_report, {}) or {}
     if report.get("passed") is False:
@@ -112,5 +114,7 @@ def run_train_cli(args: argparse.Namespace) -> int:
             emit(f"[train] stopped at iteration {final.iteration}/{final.total_iters}; "
                  f"run `watcher train --run {run_dir.name}` again to resume")
         return 130 if interrupted else 0
+    if rc == EXIT_DISK_FULL and not error:
+        error = str(disk_full(RunPaths(run_dir).train_state, OSError(28, "ENOSPC")))
     print(f"watcher train: {error or 'training failed; see train/train.log'}", file=sys.stderr)
     return EXIT_USAGE if rc == EXIT_USAGE else 3

@@ -15,8 +15,9 @@ from pathlib import Path
 import msgspec
 
 from watcher.config import RunConfig
+from watcher.gate.checks import schema_problem
 from watcher.generate.jobs.base import Job, WorkItem
-from watcher.run.records import IdRound
+from watcher.run.records import GATE_RECORD_TYPES, IdRound
 
 
 def assign_backends(items: list[WorkItem], cfg: RunConfig) -> list[WorkItem]:
@@ -65,8 +66,10 @@ class ResumeState:
         ]
 
 
-def _scan(path: Path):
-    dec = msgspec.json.Decoder(IdRound)
+def _scan(path: Path, job: str | None = None):
+    """Records of one file; `job` given (the dataset): only whole accepted records of that job count,
+    decoded and checked as the gate's schema check does, so resume and the gate agree on what is corrupt."""
+    dec = msgspec.json.Decoder(GATE_RECORD_TYPES[job] if job else IdRound)
     bad = 0
     try:
         f = path.open("rb")
@@ -78,15 +81,28 @@ def _scan(path: Path):
             if not line.endswith(b"\n"):
                 continue  # a partial last line is not a record (the next writer repairs it)
             try:
-                out.append(dec.decode(line))
+                rec = dec.decode(line)
             except (msgspec.DecodeError, msgspec.ValidationError):
+                bad += not line.isspace()
+                continue
+            if job and schema_problem(rec, job, bytes(rec.synth_trace), bytes(rec.natural_trace)):
                 bad += 1
+                continue
+            out.append(rec)
     return out, bad
 
 
-def load_resume_state(dataset: Path, rejects: Path, current_round: int) -> ResumeState:
-    acc, bad1 = _scan(dataset)
+def load_resume_state(dataset: Path, rejects: Path, current_round: int, job: str | None = None) -> ResumeState:
+    """What is done, from what is on disk. With `job`, a dataset line marks its item done only when it
+    is a whole accepted record of that job (a corrupt line's item is generated again)."""
+    acc, bad1 = _scan(dataset, job)
     rej, bad2 = _scan(rejects)
     rejected: Counter[str] = Counter(r.id for r in rej)
     this_round = {r.id for r in rej if r.round == current_round}
     return ResumeState({r.id for r in acc}, rejected, this_round, bad1 + bad2)
+
+
+def corrupt_lines(dataset: Path, job: str) -> int:
+    """Complete dataset lines that are not whole accepted records of `job`: what resume regenerates
+    and the gate counts under valid_json + schema."""
+    return _scan(dataset, job)[1]

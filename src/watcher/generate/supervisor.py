@@ -18,11 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
-from watcher.errors import EXIT_FATAL, ConfigError
+from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
 from watcher.generate.jobs import make_job
 from watcher.monitor.snapshot import Snapshot
-from watcher.run.files import append_event, atomic_write_json, pid_alive, read_control, read_json
-from watcher.run.paths import RunPaths
+from watcher.run.files import (
+    append_event,
+    atomic_write_json,
+    atomic_write_text,
+    clean_stale_temps,
+    disk_full,
+    pid_alive,
+    read_control,
+    read_json,
+)
+from watcher.run.lock import RunLock
+from watcher.run.paths import RunPaths, check_output_name, check_run_name
 from watcher.train.state import TrainingState
 
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
@@ -72,10 +82,19 @@ def config_difference(old: RunConfig, new: RunConfig) -> tuple[list[str], list[s
     return bad, ok
 
 
+def run_dir_for(cfg: RunConfig, run_name: str, runs_root: Path | None = None) -> Path:
+    """Where run `run_name` lives; the name and the dataset name are checked to stay inside it."""
+    check_run_name(run_name)
+    check_output_name(cfg.output)
+    run_dir = (runs_root or Path(cfg.runs_dir)) / run_name
+    if (run_dir / cfg.output).is_dir():
+        raise ConfigError(f"output {cfg.output} is a directory in {run_dir}; fix: pass another --output file name")
+    return run_dir
+
+
 def prepare_run(cfg: RunConfig, run_name: str, runs_root: Path | None = None) -> tuple[Path, bool, list[str]]:
     """Create the run directory or check a resume against it. Returns (dir, resumed, changes)."""
-    root = runs_root or Path(cfg.runs_dir)
-    run_dir = root / run_name
+    run_dir = run_dir_for(cfg, run_name, runs_root)
     paths = RunPaths(run_dir, cfg.output)
     changes: list[str] = []
     resumed = paths.config.exists()
@@ -89,7 +108,9 @@ def prepare_run(cfg: RunConfig, run_name: str, runs_root: Path | None = None) ->
             )
     for d in (run_dir, paths.workers, paths.logs):
         d.mkdir(parents=True, exist_ok=True)
-    paths.config.write_text(dump_config(cfg))
+    text = dump_config(cfg)
+    if not resumed or paths.config.read_text() != text:
+        atomic_write_text(paths.config, text)  # a full disk or a kill leaves the old config whole
     return run_dir, resumed, changes
 
 
@@ -111,7 +132,7 @@ class Supervisor:
     """Implements watcher.run.control.RunControl for a run directory."""
 
     def __init__(self, run_dir: Path, cfg: RunConfig | None = None, *, env: dict[str, str] | None = None,
-                 feed_size: int = 200) -> None:
+                 feed_size: int = 200, lock: RunLock | None = None) -> None:
         self.run_dir = run_dir
         self.cfg = cfg or load_config(run_dir / "config.toml")[0]
         self.paths = RunPaths(run_dir, self.cfg.output)
@@ -125,9 +146,13 @@ class Supervisor:
         self.desired: dict[str, int] = {}
         self.train_proc: subprocess.Popen | None = None
         self.stats = open_run_stats(run_dir, self.cfg, feed_size)
+        self.lock = lock  # run.lock, held for our lifetime (None: a read-only attach beside the owner)
+        self.read_only = False  # attach beside a live owner: watch, never restart or write state
+        self.fail_reason: str | None = None  # one line for the user when workers failed for a known cause
 
     # -- starting -----------------------------------------------------------------------------
     def start(self) -> None:
+        clean_stale_temps(self.run_dir, self.paths.workers, self.paths.train, self.paths.gate)
         layout = read_json(self.paths.layout, {}) or {}
         self.round = int(layout.get("round", -1)) + 1
         self.desired = {b: self.cfg.backends[b].workers for b in self.cfg.active_backends()}
@@ -158,7 +183,7 @@ class Supervisor:
         for k, e in entries.items():
             if int(k) not in self.workers:
                 self.workers[int(k)] = WorkerProc(id=int(k), backend=e["backend"])
-        atomic_write_json(self.paths.layout, {"round": self.round, "workers": entries})
+        atomic_write_json(self.paths.layout, {"round": self.round, "workers": entries}, fsync=True)
 
     def _spawn(self, w: WorkerProc) -> None:
         log = self.paths.log(w.id).open("ab")
@@ -175,12 +200,16 @@ class Supervisor:
             "pid": None if self.detached else os.getpid(), "detached": self.detached,
             "started_at": time.time(), "round": self.round,
             "workers": {str(w.id): {"pid": w.pid, "backend": w.backend} for w in self.workers.values()},
-        })
+        }, fsync=True)
 
     @classmethod
     def attach(cls, run_dir: Path, env: dict[str, str] | None = None, feed_size: int = 200) -> Supervisor:
-        """Adopt the workers of a run whose supervisor is gone or detached."""
-        sup = cls(run_dir, env=env, feed_size=feed_size)
+        """Adopt the workers of a run whose supervisor is gone or detached. While another supervisor
+        holds run.lock, only watch: never restart a worker or rewrite the run's state."""
+        lock = RunLock(run_dir)
+        owned = lock.try_acquire(f"{os.getpid()} watcher attach")
+        sup = cls(run_dir, env=env, feed_size=feed_size, lock=lock if owned else None)
+        sup.read_only = not owned
         info = read_json(sup.paths.supervisor, {}) or {}
         layout = read_json(sup.paths.layout, {}) or {}
         sup.round = int(layout.get("round", 0))
@@ -197,6 +226,9 @@ class Supervisor:
         for w in sup.workers.values():
             sup.desired[w.backend] = sup.desired.get(w.backend, 0) + 1
         sup.stopping = read_control(sup.paths.control)["stop"]
+        if sup.read_only:
+            append_event(run_dir, "attach_read_only", pid=os.getpid(), owner=lock.owner_pid())
+            return sup
         sup._write_supervisor()
         append_event(run_dir, "attach", pid=os.getpid())
         # Adopted workers that died mid-run get restarted like our own.
@@ -214,8 +246,23 @@ class Supervisor:
         hb = read_json(self.paths.heartbeat(w.id), {}) or {}
         return 0 if hb.get("state") in ("done", "stopped") else EXIT_FATAL if hb.get("state") == "failed" else 1
 
+    def _refresh_read_only(self) -> None:
+        """Follow the owner's restarts: its supervisor.json names the live pids."""
+        info = read_json(self.paths.supervisor, {}) or {}
+        for k, e in (info.get("workers") or {}).items():
+            w = self.workers.get(int(k))
+            if w is not None and e.get("pid"):
+                w.pid = int(e["pid"])
+        owner_live = RunLock(self.run_dir).held_by_other()
+        for w in self.workers.values():
+            alive = pid_alive(w.pid)
+            w.state = "running" if alive or (owner_live and w.state == "running") else "exited"
+
     def tick(self) -> None:
         if self.detached:
+            return
+        if self.read_only:
+            self._refresh_read_only()
             return
         now = time.time()
         for w in list(self.workers.values()):
@@ -230,6 +277,10 @@ class Supervisor:
                     w.state = "exited"
                 elif code == EXIT_FATAL:
                     self._fail(w, "fatal error")
+                elif code == EXIT_DISK_FULL:
+                    # The worker could not say why in its own files (they are on the full disk).
+                    self.fail_reason = str(disk_full(self.paths.dataset, OSError(28, "ENOSPC")))
+                    self._fail(w, self.fail_reason)
                 else:
                     self._schedule_restart(w, now)
             elif w.state == "restarting" and w.restart_at is not None and now >= w.restart_at:
@@ -261,6 +312,8 @@ class Supervisor:
     def finished(self) -> bool:
         """Every worker has exited for good (done, stopped or failed) and nothing waits to restart."""
         self.tick()
+        if self.read_only and self.stopping:
+            return True  # Ctrl-C on a read-only attach ends the watching, not the run
         return not self.relayout and all(w.state in ("exited", "failed") for w in self.workers.values())
 
     def failed(self) -> bool:
@@ -273,6 +326,8 @@ class Supervisor:
 
     # -- commands (RunControl) ------------------------------------------------------------------
     def _set_control(self, **kw: Any) -> None:
+        if self.read_only:
+            return  # the owner decides; a read-only attach only watches
         c = read_control(self.paths.control)
         c.update(kw)
         atomic_write_json(self.paths.control, c)
@@ -287,6 +342,9 @@ class Supervisor:
 
     def begin_stop(self, graceful: bool = True) -> None:
         """Tell the workers to stop taking items (in-flight calls finish); returns at once."""
+        if self.read_only:
+            self.stopping = True  # only our watching ends: the owner's workers carry on
+            return
         self.stopping = True
         self._set_control(stop=True)
         append_event(self.run_dir, "stop", graceful=graceful)
@@ -294,6 +352,8 @@ class Supervisor:
     def stop(self, graceful: bool = True, grace_s: float = 30.0) -> None:
         """Stop the workers and wait: gracefully up to `grace_s`, then (or at once) kill them."""
         self.begin_stop(graceful)
+        if self.read_only:
+            return
         if not graceful:
             self._signal_all(signal.SIGTERM)
             grace_s = 3.0
@@ -305,7 +365,13 @@ class Supervisor:
             time.sleep(0.2)
             self.tick()
 
+    def terminate_workers(self) -> None:
+        """SIGTERM every live worker: they stop at once, in-flight items left pending (a disk-full exit)."""
+        self._signal_all(signal.SIGTERM)
+
     def _signal_all(self, sig: int) -> None:
+        if self.read_only:
+            return
         for w in self.workers.values():
             if w.state == "running" and pid_alive(w.pid):
                 try:
@@ -314,6 +380,8 @@ class Supervisor:
                     pass
 
     def detach(self) -> None:
+        if self.read_only:
+            return
         self.detached = True
         self._write_supervisor()
         append_event(self.run_dir, "detach")

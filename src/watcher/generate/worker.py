@@ -21,14 +21,16 @@ from collections import deque
 from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, load_config
-from watcher.errors import EXIT_FAILED, EXIT_FATAL, ConfigError
+from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
 from watcher.generate.traces import build_synth_trace, natural_trace
+from watcher.generate.watchdog import watch_owner
 from watcher.providers.base import Completion, ProviderError
 from watcher.providers.breaker import BackendDown, CallStopped
-from watcher.run.files import JsonlAppender, atomic_write_json, read_control, read_json
+from watcher.run.files import JsonlAppender, append_event, atomic_write_json, read_control, read_json
+from watcher.run.lock import SlotLock
 from watcher.run.paths import RunPaths
 from watcher.run.records import (
     FAIL_BAD_REQUEST,
@@ -64,7 +66,7 @@ class Worker:
         self.bcfg = self.cfg.backends[self.backend_name]
         self.job = make_job(self.cfg)
         mine = shard(build_plan(self.cfg, self.job), self.backend_name, int(me["shard"]), int(me["shards"]))
-        state = load_resume_state(self.paths.dataset, self.paths.rejects, self.round)
+        state = load_resume_state(self.paths.dataset, self.paths.rejects, self.round, self.cfg.job)
         self.share = len(mine)
         self.queue: deque[WorkItem] = deque(state.pending(mine, self.cfg.resume_retries))
         self.done = sum(1 for it in mine if it.id in state.accepted)
@@ -95,9 +97,16 @@ class Worker:
         # Backends with native reasoning give the natural trace themselves; others are asked for <think>.
         native = self.bcfg.thinking_budget > 0 or bool(self.bcfg.reasoning_effort)
         self.ask_think = self.cfg.request_thinking and not native
-        self.dataset = JsonlAppender(self.paths.dataset)
-        self.rejects = JsonlAppender(self.paths.rejects)
+        self.dataset = JsonlAppender(self.paths.dataset, on_change=self._file_changed(self.paths.dataset))
+        self.rejects = JsonlAppender(self.paths.rejects, on_change=self._file_changed(self.paths.rejects))
         self.record_backend = "sim" if self.bcfg.simulated else self.backend_name
+
+    def _file_changed(self, path: Path):
+        def note(what: str) -> None:
+            log.warning("%s was %s under worker %d: appending to the file now at that path",
+                        path, what, self.worker_id)
+            append_event(self.paths.dir, "file_changed", worker=self.worker_id, file=path.name, change=what)
+        return note
 
     # -- control and heartbeat -------------------------------------------------------------
     def stopping(self) -> bool:
@@ -129,7 +138,10 @@ class Worker:
             **_breaker_fields(getattr(c, "breaker", None)),
             started_at=self.started_at, updated_at=time.time(),
         )
-        atomic_write_json(self.paths.heartbeat(self.worker_id), _struct_dict(hb))
+        try:
+            atomic_write_json(self.paths.heartbeat(self.worker_id), _struct_dict(hb))
+        except DiskFullError as e:
+            self.fatal = self.fatal or str(e)  # no room to report: stop rather than work unseen
 
     async def _housekeeping(self) -> None:
         last_hb = 0.0
@@ -170,6 +182,9 @@ class Worker:
             self.active += 1
             try:
                 await self.process(item)
+            except DiskFullError as e:
+                self.fatal = self.fatal or str(e)  # the item stays pending: nothing of it was written
+                self.queue.appendleft(item)
             finally:
                 self.active -= 1
 
@@ -314,11 +329,22 @@ class Worker:
         log.info("worker %d: backend %s model %s, %d of %d items to do", self.worker_id, self.backend_name,
                  self.bcfg.model, len(self.queue), self.share)
         house = asyncio.create_task(self._housekeeping())
+
+        def orphaned(why: str) -> None:
+            log.warning("worker %d: stopping: %s (in-flight items stay pending)", self.worker_id, why)
+            on_term()
+
+        sims = [b.base_url for b in (self.bcfg,) if b.simulated and b.base_url]
+        watchdog = asyncio.create_task(watch_owner(self.paths, sims, orphaned))
         runners.extend(asyncio.create_task(self._runner()) for _ in range(self.bcfg.concurrency))
         crash = await _first_crash(runners)
         house.cancel()
-        self.dataset.close()
-        self.rejects.close()
+        watchdog.cancel()
+        for app in (self.dataset, self.rejects):
+            try:
+                app.close()
+            except DiskFullError as e:
+                self.fatal = self.fatal or str(e)
         self.state = self.current_state() if not self.hard_stop else "stopped"
         if self.state == "running":  # told nothing, queue empty: done
             self.state = "done"
@@ -331,7 +357,7 @@ class Worker:
         self.heartbeat()
         if self.fatal:
             log.error("%s", self.fatal)
-            return EXIT_FATAL
+            return EXIT_DISK_FULL if self.fatal.startswith("no space left") else EXIT_FATAL
         log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
         return 0
 
@@ -381,7 +407,9 @@ def _struct_dict(obj: object) -> dict:
 def run_worker_cli(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    slot = SlotLock(RunPaths(Path(args.run_dir)), int(args.worker_id))
     try:
+        slot.acquire(int((read_json(RunPaths(Path(args.run_dir)).layout, {}) or {}).get("round", 0)))
         worker = Worker(Path(args.run_dir), int(args.worker_id))
     except ConfigError as e:
         log.error("%s", e)

@@ -117,14 +117,16 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
-            rep.emit({"type": "notice", "text": "stopping gracefully"} if json_mode else
-                     "-- Ctrl-C: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
+            what = "Ctrl-C" if _sig == signal.SIGINT else signal.Signals(_sig).name
+            rep.emit({"type": "notice", "text": "stopping gracefully", "signal": what} if json_mode else
+                     f"-- {what}: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
             sup.pause()
             sup.begin_stop()
         else:
             raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGINT, on_sigint)
+    # SIGTERM and SIGHUP (a process manager, a closed terminal) stop like the first Ctrl-C.
+    old = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         while True:
             snap = sup.snapshot()
@@ -137,12 +139,18 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         sup.stop(graceful=False)
         interrupts = max(interrupts, 2)
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     time.sleep(0.05)
     snap = sup.snapshot()
     rep.feed(snap)
     rep.summary(snap, force=True)
     rep.final(snap)
+    if sup.failed() and not interrupts:
+        # One line on stderr saying why (a full disk, a refused key): the table above has the detail.
+        why = getattr(sup, "fail_reason", None) or next(
+            (w.last_error for w in snap.workers if w.state == "failed" and w.last_error), None)
+        print(f"watcher: run {snap.run} stopped with workers failed: {why or 'see the worker logs'}", file=sys.stderr)
     code, line = run_outcome(snap, sup.failed(), bool(interrupts))
     rep.emit({"type": "outcome", "exit_code": code, "text": line} if json_mode else line)
     return code
@@ -150,15 +158,28 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
 
 def run_status(args: argparse.Namespace) -> int:
     from watcher.generate.supervisor import open_run_stats
-    from watcher.run.paths import find_run
+    from watcher.run.paths import runs_root, select_run
 
-    run_dir = find_run(args.run)
+    run_dir = select_run(args.run, getattr(args, "run_dir", None), runs_root(None, getattr(args, "runs_dir", None)))
     stats = open_run_stats(run_dir)
     stats.poll()
     snap = stats.snapshot()
+    corrupt = _corrupt_lines(run_dir)
     if args.json:
-        print(json.dumps(snapshot_dict(snap), default=str))
+        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt}, default=str))
     else:
         print(summary_line(snap))
         print(final_table(snap))
+        if corrupt:
+            print(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
+                  "valid_json/schema); their items are generated again on the next start")
     return EXIT_OK
+
+
+def _corrupt_lines(run_dir: Any) -> int:
+    """The count resume and the gate agree on (generate/plan.py decodes as the gate's schema check)."""
+    from watcher.generate.plan import corrupt_lines
+    from watcher.run.paths import RunPaths, load_run_config
+
+    cfg = load_run_config(run_dir)
+    return corrupt_lines(RunPaths(run_dir, cfg.output).dataset, cfg.job)

@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from watcher.errors import EXIT_USAGE, ConfigError, TrainError
-from watcher.run.files import JsonlAppender, read_json
+from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE, ConfigError, DiskFullError, TrainError
+from watcher.run.files import JsonlAppender, atomic_write_bytes, read_json
 from watcher.run.paths import RunPaths
+from watcher.train.checkpoints import FINAL, adapter_problem, last_good_checkpoint
 from watcher.train.config import StageConfig, TrainConfig, load_train_config
 from watcher.train.data import iter_stage_examples, read_jsonl
 from watcher.train.evaluate import run_evaluation
@@ -183,14 +184,29 @@ class Runner:
         tokenizer = load_tokenizer(model_path, eos_token_ids=load_config(model_path).get("eos_token_id"))
         resume = first_resume
         global_offset = 0
+        self.saved = {k: dict(v) for k, v in (prev.get("checkpoints") or {}).items()} if same else {}
         for k, st in enumerate(cfg.stages):
             sdir = stage_dir(self.run_dir, k, st)
-            if st.name in completed and (sdir / "adapters.safetensors").exists():
-                resume, global_offset = sdir / "adapters.safetensors", global_offset + st.iters
-                continue
-            start_it = saved_it if (saved_stage == k and (sdir / "adapters.safetensors").exists()) else 0
+            final = sdir / FINAL
+            if st.name in completed and final.exists():
+                if adapter_problem(final) is None:
+                    resume, global_offset = final, global_offset + st.iters
+                    continue
+                completed.remove(st.name)  # its adapter was damaged after it finished: redo from a checkpoint
+                saved_stage, saved_it = k, st.iters
+            start_it = saved_it if (saved_stage == k and final.exists()) else 0
             if start_it:
-                resume = sdir / "adapters.safetensors"  # continue this stage from its last save
+                found = self.resume_point(k, st, final, start_it)
+                if found is not None:
+                    resume, start_it = found  # continue this stage from its last good save
+                else:
+                    start_it = 0
+            if start_it >= st.iters and resume is not None and resume != final:
+                atomic_write_bytes(final, resume.read_bytes())  # the whole last checkpoint is the stage's end
+                completed.append(st.name)
+                self.state(completed=completed)
+                resume, global_offset = final, global_offset + st.iters
+                continue
             if self.stop.should_stop():
                 return self._stopped(k, st, start_it, global_offset)
             done_it = self.train_stage(k, st, model_path, tokenizer, data_dirs[k], resume, start_it, global_offset)
@@ -210,6 +226,21 @@ class Runner:
                 return 0
         self.state(status="done", phase="done", pid=None)
         return 0
+
+    def resume_point(self, k: int, st: StageConfig, final: Path, start_it: int) -> tuple[Path, int] | None:
+        """The adapter to continue stage k from: its last save, else its newest whole checkpoint
+        (saying so), else None (the stage starts again from its beginning)."""
+        why = adapter_problem(final)
+        if why is None:
+            return final, start_it
+        found = last_good_checkpoint(final.parent, self.saved.get(str(k), {}), start_it)
+        if found is None:
+            print(f"adapter {final} is unreadable ({why}) and no earlier checkpoint is whole; "
+                  f"stage '{st.name}' starts again from iteration 0", flush=True)
+            return None
+        print(f"adapter {final} is unreadable ({why}); resuming stage '{st.name}' from the last good "
+              f"checkpoint {found[0].name} (iteration {found[1]})", flush=True)
+        return found
 
     def _stopped(self, k: int, st: StageConfig, it: int, global_offset: int) -> int:
         self.state(status="stopped", pid=None, stage=st.name, stage_index=k, iteration=it,
@@ -275,7 +306,10 @@ class Runner:
             for batch in gen:
                 n = yielded[0]  # asked for batch n+1: step n is complete (reported, saved if due)
                 if n and n % cfg.steps_per_save == 0:
-                    self.state(stage=st.name, stage_index=k, saved_iteration=start_it + n)
+                    # mlx-lm just wrote adapters.safetensors and its numbered copy {n:07d}_adapters
+                    self.saved.setdefault(str(k), {})[f"{n:07d}_{FINAL}"] = start_it + n
+                    self.state(stage=st.name, stage_index=k, saved_iteration=start_it + n,
+                               checkpoints=self.saved)
                 if self.stop.should_stop():
                     return  # ends mlx-lm's loop; it then saves the final adapter weights
                 yielded[0] = n + 1
@@ -348,6 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"watcher train: {msg}", file=sys.stderr, flush=True)
         update_state(run_dir, status="failed", error=msg, pid=None)
         return EXIT_USAGE
+    except DiskFullError as e:
+        print(f"watcher train: {e}", file=sys.stderr, flush=True)
+        try:
+            update_state(run_dir, status="failed", error=str(e), pid=None)
+        except DiskFullError:
+            pass  # the state stays as it was (written atomically); the exit code says why
+        return EXIT_DISK_FULL
     except Exception as e:
         traceback.print_exc()
         msg = f"{type(e).__name__}: {e} (see train/train.log)"

@@ -64,7 +64,7 @@ def update_state(run_dir: Path, **fields: Any) -> dict[str, Any]:
     path = RunPaths(Path(run_dir)).train_state
     state = read_json(path, {}) or {}
     state.update(fields, updated_at=time.time())
-    atomic_write_json(path, state)
+    atomic_write_json(path, state, fsync=True)  # a kill or a full disk leaves the previous state whole
     return state
 
 

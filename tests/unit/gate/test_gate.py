@@ -17,7 +17,7 @@ from watcher.config import RunConfig, apply_overrides, dump_config, load_config,
 from watcher.errors import ConfigError
 from watcher.gate.run import GateReport, run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
-from watcher.run.paths import RunPaths, find_run, list_runs, load_run_config, runs_root
+from watcher.run.paths import RunPaths, find_run, list_runs, load_run_config, runs_root, select_run
 from watcher.run.records import Accepted, Usage, encode_line, item_id
 
 FORMS = {"Sonnet": 14, "Villanelle": 19}
@@ -353,7 +353,9 @@ def test_runs_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_config(new)
     os.utime(old / "config.toml", (1_000_000, 1_000_000))
     assert find_run(None) == new and list_runs(Path("data/runs")) == [new, old]
-    assert find_run("old") == old and find_run(str(tmp_path / "data/runs/old")) == tmp_path / "data/runs/old"
+    assert find_run("old") == old and select_run(None, str(tmp_path / "data/runs/old")) == tmp_path / "data/runs/old"
+    with pytest.raises(ConfigError, match="bad run name"):
+        find_run(str(tmp_path / "data/runs/old"))  # a path is --run-dir's, never --run's
     with pytest.raises(ConfigError, match="runs there: new, old"):
         find_run("nope")
     assert load_run_config(old).output == "/abs/out.jsonl"
@@ -380,7 +382,7 @@ def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     # --config brings another [gate] table: a looser corruption bar lets the bad run pass.
     loose = tmp_path / "loose.toml"
     loose.write_text(dump_config(write_config(tmp_path / "x", **{"gate.max_corrupt_share": 0.5})))
-    assert main(["gate", "--run", str(tmp_path / "data/runs/bad"), "--config", str(loose)]) == 0
+    assert main(["gate", "--run-dir", str(tmp_path / "data/runs/bad"), "--config", str(loose)]) == 0
     assert main(["gate", "--run", "missing"]) == 2
     assert "runs there:" in capsys.readouterr().err
 
