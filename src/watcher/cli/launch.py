@@ -69,13 +69,23 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
     return data
 
 
-def start_simulator(port: int = 0):
+# Simulator pacing for `watcher demo`: "real" answers like a hosted model (1-3 s a call, a few
+# rate-limit waits and server errors) so the TUI has a minute of run to watch and every key can be
+# tried; "fast" (headless, tests) keeps the same faults but answers in a fraction of a second.
+PACES: dict[str, dict[str, float]] = {
+    "real": {"latency_s": 2.0, "jitter": 0.5, "error_429": 0.04, "retry_after_s": 2.0,
+             "error_500": 0.03, "overloaded_529": 0.01},
+    "fast": {"latency_s": 0.4, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01},
+}
+
+
+def start_simulator(port: int = 0, pace: str = "fast"):
     from watcher.simulator.config import SimConfig
     from watcher.simulator.server import SimServer
 
     # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
-    sim = SimServer(SimConfig(api_key=SIM_KEY, latency_s=0.4, defect_rate=0.35, error_500=0.02,
-                              overloaded_529=0.01, truncate=0.03, empty=0.01), port=port)
+    sim = SimServer(SimConfig(api_key=SIM_KEY, defect_rate=0.35, truncate=0.03, empty=0.01, **PACES[pace]),
+                    port=port)
     sim.start()
     return sim
 
@@ -105,16 +115,22 @@ def check_keys(cfg: RunConfig) -> None:
             get_api_key(name, b)
 
 
-def run_main(opts: RunOptions, demo: bool = False) -> int:
-    from watcher.generate.supervisor import Supervisor, default_run_name, prepare_run
+def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> int:
+    from watcher.generate.supervisor import Supervisor, default_run_name, pick_run_name, prepare_run
 
     headless = opts.headless
-    sim = start_simulator() if demo else None
+    sim = start_simulator(pace=pace or ("fast" if headless or opts.detach else "real")) if demo else None
     try:
         cfg = resolve_run_config(opts, demo, sim)
         check_keys(cfg)
-        run_name = opts.run or default_run_name(cfg, demo)
+        note = None
+        if opts.run:
+            run_name = opts.run
+        else:
+            run_name, note = pick_run_name(cfg, default_run_name(cfg, demo))
         run_dir, resumed, changes = prepare_run(cfg, run_name)
+        if note and not opts.as_json:
+            print(f"watcher: {note}", file=sys.stderr)
         out = sys.stdout
         if headless and not opts.as_json:
             what = "resuming" if resumed else "starting"

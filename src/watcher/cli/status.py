@@ -8,7 +8,7 @@ import argparse
 class StatusCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--json", action="store_true", help="print the snapshot as JSON")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.monitor.headless import run_status
