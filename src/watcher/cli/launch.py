@@ -84,7 +84,7 @@ def start_simulator(port: int = 0, pace: str = "fast"):
     from watcher.simulator.server import SimServer
 
     # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
-    sim = SimServer(SimConfig(api_key=SIM_KEY, defect_rate=0.35, truncate=0.03, empty=0.01, **PACES[pace]),
+    sim = SimServer(SimConfig(api_key=SIM_KEY, defect_rate=0.3, flaw_rate=0.15, truncate=0.03, empty=0.01, **PACES[pace]),
                     port=port)
     sim.start()
     return sim
