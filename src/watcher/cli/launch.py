@@ -75,7 +75,7 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
 PACES: dict[str, dict[str, float]] = {
     "real": {"latency_s": 2.0, "jitter": 0.5, "error_429": 0.04, "retry_after_s": 2.0,
              "error_500": 0.03, "overloaded_529": 0.01},
-    "fast": {"latency_s": 0.4, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01},
+    "fast": {"latency_s": 0.15, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01},
 }
 
 
