@@ -104,7 +104,7 @@ def head_noun(topic: str) -> str:
     return words[0] if words else topic.split()[-1]
 
 
-SHORT = ("now", "still", "here", "too", "once", "gone", "home", "near", "so", "yet")
+SHORT = ("now", "still", "here", "once", "gone", "home", "near", "again", "tonight", "alone")
 
 
 @lru_cache(maxsize=64)
@@ -134,6 +134,14 @@ class Composer:
         self.topic, self.rng = topic.strip() or "the sea", rng
         self.noun = head_noun(self.topic)
         self.tone = TONES.get(tone.strip().lower(), TONES["serene"])
+        self.used: set[str] = set()
+
+    def tone_phrase(self) -> str:
+        """One of the tone's phrases not used yet in this poem (then any)."""
+        left = [p for p in self.tone if p not in self.used]
+        phrase = self.rng.choice(left or list(self.tone))
+        self.used.add(phrase)
+        return phrase
 
     def subject(self) -> str:
         return f"the {self.noun}" if self.rng.random() < 0.2 else self.rng.choice(SUBJECTS)
@@ -155,7 +163,7 @@ class Composer:
                 elif kind == 1:  # the wind goes still ... at dusk
                     got = _finish(f"{self.subject()} {c(VERBS)}", n, PLACES + SHORT, r)
                 elif kind == 2:  # nothing stays ... at dusk
-                    got = _finish(c(self.tone), n, PLACES + SHORT, r)
+                    got = _finish(self.tone_phrase(), n, PLACES + SHORT, r)
                 else:
                     got = _finish(self.subject(), n, PLACES, r)
             if got:
@@ -166,7 +174,8 @@ class Composer:
         """Lines of exactly these syllable counts; the topic goes in the first line long enough."""
         t = line_syllable_range(self.topic)[0]
         topic_at = next((i for i, n in enumerate(counts) if n >= max(t, 3)), None)
-        lines = []
+        lines: list[str] = []
+        self.used.clear()
         for i, n in enumerate(counts):
             if n == 2:
                 pool = OPENERS_2 if i == 0 else CLOSERS_2
@@ -184,8 +193,8 @@ class Composer:
         for _ in range(80):
             start = self.rng.choice(starts)
             text = f"{start} {end_word}"
-            n = syl(text)
-            if n is None or not span[0] <= n <= span[1]:
+            n = line_syllable_range(text)[0]  # the topic may read two ways; verify() checks the whole poem
+            if not span[0] <= n <= span[1]:
                 continue
             if meter and _meter_clashes(line_stress(text), meter) > 1:
                 continue
@@ -279,8 +288,8 @@ def compose(form_slug: str, topic: str, tone: str, rng: random.Random, tries: in
             lines = _limerick(cp)
         else:
             lines = _sonnet(cp)
-        if not lines:
-            continue
+        if not lines or len({ln.lower() for ln in lines}) < len(lines):
+            continue  # no line said twice (a villanelle's refrains are not composed here)
         lines = _punctuate(lines, rng)
         shape = STANZAS.get(form_slug)
         if shape:
