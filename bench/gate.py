@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from watcher.config import dump_config, load_config
+from watcher.config import PACKAGED_CONFIGS, dump_config, load_config
 from watcher.gate.run import run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.run.records import Accepted, Usage, encode_line, item_id
@@ -134,7 +134,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "bench-run"
         run_dir.mkdir()
-        cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+        cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
         cfg = cfg.model_copy(update={"poetry": cfg.poetry.model_copy(
             update={"forms": list(FORMS), "num": a.records // len(FORMS)})})
         (run_dir / "config.toml").write_text(dump_config(cfg))

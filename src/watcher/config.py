@@ -22,8 +22,9 @@ from watcher.errors import ConfigError, MissingKeyError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_DATA = PACKAGE_DIR / "data"
-# In a source checkout (editable install) the repo's configs/ sits two levels above the package.
-_REPO_CONFIGS = PACKAGE_DIR.parent.parent / "configs"
+# The default configs ship inside the package, so an installed watcher runs from any folder;
+# `watcher init` copies them out for editing.
+PACKAGED_CONFIGS = PACKAGE_DIR / "configs"
 
 
 class _Strict(BaseModel):
@@ -251,23 +252,39 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def config_name(ref: str | os.PathLike[str]) -> str | None:
+    """"agentic", "agentic.toml" and "configs/agentic.toml" all name the config "agentic"; a path
+    anywhere else (or with another suffix) names no config."""
+    p = Path(ref)
+    if p.parent not in (Path("."), Path("configs")) or p.suffix not in ("", ".toml"):
+        return None
+    return p.stem if p.suffix else p.name
+
+
 def resolve_config_path(path: str | os.PathLike[str] | None, default_name: str = "poetry") -> Path:
-    """A given path, else configs/<default_name>.toml from the working dir or the source checkout."""
+    """A given path that exists, else ./configs/NAME.toml (the user's edited copy, from `watcher
+    init` or a checkout), else the packaged default of that name."""
+    name = default_name
     if path:
         p = Path(path)
         if p.is_dir():
             raise ConfigError(f"config {path} is a directory; fix: pass --config with a path to a TOML file")
-        if p.exists():
+        if p.is_file():
             return p
-        for base in (Path.cwd() / "configs", _REPO_CONFIGS, BUNDLED_DATA / "configs"):
-            if (base / p.name).exists() and p.parent in (Path("."), Path("configs")):
-                return base / p.name
-        raise ConfigError(f"config file {path} does not exist; fix: pass --config with a path to a TOML file")
-    for base in (Path.cwd() / "configs", _REPO_CONFIGS, BUNDLED_DATA / "configs"):
-        cand = base / f"{default_name}.toml"
-        if cand.exists():
+        name = config_name(p) or ""
+        if not name:
+            raise ConfigError(f"config file {path} does not exist; fix: pass --config with a path to a TOML "
+                              f"file, or a config name ({', '.join(packaged_config_names())})")
+    for base in (Path.cwd() / "configs", PACKAGED_CONFIGS):
+        cand = base / f"{name}.toml"
+        if cand.is_file():
             return cand
-    raise ConfigError(f"no configs/{default_name}.toml found; fix: pass --config FILE")
+    raise ConfigError(f"no config named {name!r} (looked for ./configs/{name}.toml and the packaged "
+                      f"defaults: {', '.join(packaged_config_names())}); fix: pass --config FILE")
+
+
+def packaged_config_names() -> list[str]:
+    return sorted(p.stem for p in PACKAGED_CONFIGS.glob("*.toml"))
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:

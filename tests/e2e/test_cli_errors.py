@@ -8,6 +8,8 @@ import sys
 
 from helpers import ROOT
 
+from watcher.config import PACKAGED_CONFIGS
+
 
 def run_cli(*args: str, cwd=ROOT, env=None):
     env = {**os.environ, **(env or {})}
@@ -18,7 +20,7 @@ def run_cli(*args: str, cwd=ROOT, env=None):
 
 
 def test_missing_api_key_names_the_variable(tmp_path):
-    r = run_cli("--headless", "--config", str(ROOT / "configs" / "poetry.toml"), "--num", "1", cwd=tmp_path)
+    r = run_cli("--headless", "--config", str(PACKAGED_CONFIGS / "poetry.toml"), "--num", "1", cwd=tmp_path)
     assert r.returncode == 2
     assert "ANTHROPIC_API_KEY" in r.stderr and "watcher demo" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
@@ -26,25 +28,25 @@ def test_missing_api_key_names_the_variable(tmp_path):
 
 
 def test_only_the_chosen_backend_needs_a_key(tmp_path):
-    r = run_cli("--headless", "--config", str(ROOT / "configs" / "poetry.toml"), "--backend", "openrouter",
+    r = run_cli("--headless", "--config", str(PACKAGED_CONFIGS / "poetry.toml"), "--backend", "openrouter",
                 cwd=tmp_path)
     assert r.returncode == 2 and "OPENROUTER_API_KEY" in r.stderr and "ANTHROPIC" not in r.stderr
 
 
 def test_unknown_form_lists_known_forms(tmp_path):
-    r = run_cli("--headless", "--config", str(ROOT / "configs" / "poetry.toml"), "--forms", "Sonet", cwd=tmp_path)
+    r = run_cli("--headless", "--config", str(PACKAGED_CONFIGS / "poetry.toml"), "--forms", "Sonet", cwd=tmp_path)
     assert r.returncode == 2
     assert "Sonet" in r.stderr and "poetry.forms" in r.stderr and "Villanelle" in r.stderr
 
 
 def test_bad_config_value_names_field_and_fix(tmp_path):
-    r = run_cli("--headless", "--config", str(ROOT / "configs" / "poetry.toml"), "--model-mix", "1.5",
+    r = run_cli("--headless", "--config", str(PACKAGED_CONFIGS / "poetry.toml"), "--model-mix", "1.5",
                 cwd=tmp_path)
     assert r.returncode == 2
     assert "model_mix" in r.stderr and "fix:" in r.stderr
 
 
 def test_unknown_backend_flag(tmp_path):
-    r = run_cli("--headless", "--config", str(ROOT / "configs" / "poetry.toml"), "--backend", "gemini",
+    r = run_cli("--headless", "--config", str(PACKAGED_CONFIGS / "poetry.toml"), "--backend", "gemini",
                 cwd=tmp_path)
     assert r.returncode == 2 and "backend" in r.stderr and "openrouter" in r.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT
 
+from watcher.config import PACKAGED_CONFIGS
 from watcher.errors import ConfigError
 from watcher.monitor.tail import FileTailer
 from watcher.train.config import load_train_config, parse_train_config
@@ -90,7 +90,7 @@ def test_config_errors_name_the_field_and_fix(tmp_path: Path) -> None:
 
 
 def test_bundled_train_toml_is_valid() -> None:
-    cfg = load_train_config(ROOT / "configs" / "train.toml")
+    cfg = load_train_config(PACKAGED_CONFIGS / "train.toml")
     assert cfg.batch_size == 2 and cfg.lora.rank == 16 and len(cfg.stages) >= 2
 
 

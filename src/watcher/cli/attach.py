@@ -11,9 +11,11 @@ class AttachCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
         add_run_dir_flags(parser)
-        parser.add_argument("--headless", action="store_true", dest="sub_headless")
-        parser.add_argument("--json", action="store_true")
-        parser.add_argument("--interval", type=float, default=10.0)
+        parser.add_argument("--headless", action="store_true", dest="sub_headless",
+                            help="plain progress output instead of the TUI")
+        parser.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
+        parser.add_argument("--interval", type=float, default=10.0,
+                            help="headless: seconds between summary lines (default: 10)")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.cli.launch import run_attach

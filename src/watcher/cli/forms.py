@@ -26,8 +26,9 @@ class VerifyCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--form", required=True, help="form name (see `watcher forms`)")
         parser.add_argument("file", nargs="?", default="-", help="poem file, or - for stdin")
-        parser.add_argument("--json", action="store_true")
-        parser.add_argument("--min-score", type=float, default=None)
+        parser.add_argument("--json", action="store_true", help="print the score and the rubric as JSON")
+        parser.add_argument("--min-score", type=float, default=None,
+                            help=f"score needed to pass (exit 0) (default: {DEFAULT_MIN_SCORE})")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return verify_file(args.form, args.file or "-", as_json=args.json,

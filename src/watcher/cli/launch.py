@@ -74,13 +74,23 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
     return data
 
 
-def start_simulator(port: int = 0):
+# Simulator pacing for `watcher demo`: "real" answers like a hosted model (1-3 s a call, a few
+# rate-limit waits and server errors) so the TUI has a minute of run to watch and every key can be
+# tried; "fast" (headless, tests) keeps the same faults but answers in a fraction of a second.
+PACES: dict[str, dict[str, float]] = {
+    "real": {"latency_s": 2.0, "jitter": 0.5, "error_429": 0.04, "retry_after_s": 2.0,
+             "error_500": 0.03, "overloaded_529": 0.01},
+    "fast": {"latency_s": 0.15, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01},
+}
+
+
+def start_simulator(port: int = 0, pace: str = "fast"):
     from watcher.simulator.config import SimConfig
     from watcher.simulator.server import SimServer
 
     # A few faults and defects so the demo shows retries, truncations and rate-limit handling.
-    sim = SimServer(SimConfig(api_key=SIM_KEY, latency_s=0.4, defect_rate=0.35, error_500=0.02,
-                              overloaded_529=0.01, truncate=0.03, empty=0.01), port=port)
+    sim = SimServer(SimConfig(api_key=SIM_KEY, defect_rate=0.3, flaw_rate=0.15, truncate=0.03, empty=0.01, **PACES[pace]),
+                    port=port)
     sim.start()
     return sim
 
@@ -110,34 +120,41 @@ def check_keys(cfg: RunConfig) -> None:
             get_api_key(name, b)
 
 
-def _where(opts: RunOptions, cfg: RunConfig, demo: bool) -> tuple[str, Path]:
-    """(run name, runs folder) from --run-dir, or --run/the default name under --runs-dir."""
-    from watcher.generate.supervisor import default_run_name
+def _where(opts: RunOptions, cfg: RunConfig, demo: bool) -> tuple[str, Path, str | None]:
+    """(run name, runs folder, a note) from --run-dir, or --run, or the default name under --runs-dir:
+    today's run of this job, or a new one when today's was made with another job (the note says so)."""
+    from watcher.generate.supervisor import default_run_name, pick_run_name
 
     if opts.run_dir:
         d = open_run_dir(opts.run_dir)
-        return d.name, d.parent
-    return check_run_name(opts.run or default_run_name(cfg, demo)), runs_root(cfg, opts.runs_dir)
+        return d.name, d.parent, None
+    root = runs_root(cfg, opts.runs_dir)
+    if opts.run:
+        return check_run_name(opts.run), root, None
+    name, note = pick_run_name(cfg, default_run_name(cfg, demo), root)
+    return check_run_name(name), root, note
 
 
-def run_main(opts: RunOptions, demo: bool = False) -> int:
+def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> int:
     from watcher.generate.supervisor import Supervisor, prepare_run, run_dir_for
 
     headless = opts.headless
     if opts.run:
         check_run_name(opts.run)  # a bad name is refused before anything starts
-    sim = start_simulator() if demo else None
+    sim = start_simulator(pace=pace or ("fast" if headless or opts.detach else "real")) if demo else None
     sup = None
     lock = None
     try:
         cfg = resolve_run_config(opts, demo, sim)
         check_keys(cfg)
-        run_name, root = _where(opts, cfg, demo)
+        run_name, root, note = _where(opts, cfg, demo)
         run_dir = run_dir_for(cfg, run_name, root)
         run_dir.mkdir(parents=True, exist_ok=True)
         # One owner per run: refused (naming the owner) before this start touches any of the run's files.
         lock = acquire_run(run_dir, "watcher demo" if demo else "watcher")
         run_dir, resumed, changes = prepare_run(cfg, run_name, root)
+        if note and not opts.as_json:
+            print(f"watcher: {note}", file=sys.stderr)
         out = sys.stdout
         if headless and not opts.as_json:
             what = "resuming" if resumed else "starting"

@@ -20,6 +20,7 @@ from typing import Protocol
 from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
+from watcher.cli.init import InitCommand
 from watcher.cli.options import add_run_dir_flags
 from watcher.cli.run import RunCommand
 from watcher.cli.serve import ServeCommand
@@ -40,7 +41,7 @@ class GateCommand:
         parser.add_argument("--run", help="run name (default: the newest run)")
         add_run_dir_flags(parser)
         parser.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--json", action="store_true", help="print the gate report as JSON")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.cli.gate import run_gate_cli
@@ -52,9 +53,11 @@ class TrainCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
         add_run_dir_flags(parser)
-        parser.add_argument("--config", default=None, help="training config (default configs/train.toml)")
-        parser.add_argument("--headless", action="store_true", dest="sub_headless")
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--config", default=None,
+                            help="training config: a path or a name (default: train, or train_demo for a demo run)")
+        parser.add_argument("--headless", action="store_true", dest="sub_headless",
+                            help="plain progress lines instead of the TUI's training screen")
+        parser.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.cli.train import run_train_cli
@@ -74,10 +77,21 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("train", "mlx-lm LoRA training on the gated export, then evaluation", TrainCommand()),
     ("verify", "score one poem against a form", VerifyCommand()),
     ("forms", "list the verifier's forms", FormsCommand()),
+    ("init", "write editable copies of the default configs into DIR/configs/", InitCommand()),
     ("sim", "run the simulated provider on 127.0.0.1", SimCommand()),
     ("serve", "the TUI in a browser and /metrics; loopback unless --token", ServeCommand()),
     ("worker", "internal: one generation worker, started by the supervisor", WorkerCommand()),
 ]
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml's, for an editable install too)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("watcher")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="watcher",
         description="Control room for synthetic-data generation: plan, generate, verify, watch, gate, train.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     DEFAULT_COMMAND.prepare_parser(parser)
     sub = parser.add_subparsers(dest="command")
     for name, help_text, command in COMMANDS:

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="run config TOML (default configs/poetry.toml)")
-    p.add_argument("--run", help="run name to create or resume (default: a new dated run)")
+    p.add_argument("--config", help="run config: a TOML path, or a name (poetry, agentic, aba, demo) read from "
+                                    "./configs/NAME.toml, else the packaged default (default: poetry; demo: demo)")
+    p.add_argument("--run", help="run name to create or resume (default: today's run of this job, "
+                                 "PREFIX-YYYY-MM-DD, which the same command continues; if today's run was made "
+                                 "with a different job, a new run PREFIX-YYYY-MM-DD-2, -3, ...)")
     add_run_dir_flags(p)
     p.add_argument("--forms", help="comma-separated poetry forms (default: top-10 learnable)")
     p.add_argument("--num", type=int, help="examples per form")

@@ -11,7 +11,7 @@ class StatusCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
         add_run_dir_flags(parser)
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--json", action="store_true", help="print the snapshot as JSON")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.monitor.headless import run_status

@@ -7,8 +7,8 @@ import argparse
 
 class WorkerCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--run-dir", required=True)
-        parser.add_argument("--worker-id", type=int, required=True)
+        parser.add_argument("--run-dir", required=True, help="the run directory the worker writes into")
+        parser.add_argument("--worker-id", type=int, required=True, help="this worker's id in layout.json")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.generate.worker import run_worker_cli

@@ -101,8 +101,40 @@ def _tool_result(name: str, args: dict[str, Any], lang: str, rng: random.Random)
     return json.dumps({"ok": True})
 
 
+_COVER = ("cover both paths with a test", "add a test for each value", "note the new option in the README",
+          "check the existing tests still pass")
+
+
+def _final_answer(msgs: list[dict[str, Any]], topic: str, domain: str, lang: str, rng: random.Random) -> str:
+    """A closing answer grounded in this conversation's own calls and results (the task, the files,
+    the test outcome), so two examples end alike only when their work was alike."""
+    calls = [c["function"] for m in msgs for c in m.get("tool_calls") or []]
+    results = [str(m.get("content", "")) for m in msgs if m.get("role") == "tool"]
+    files: list[str] = []
+    for fn in calls:
+        try:
+            args = json.loads(fn["arguments"])
+        except ValueError:
+            continue
+        f = args.get("path") or args.get("file")
+        if isinstance(f, str) and f not in files:
+            files.append(f)
+    edited = any(fn["name"] in ("edit_file", "write_file") for fn in calls)
+    tests = next((r for r in results if "passed" in r), None)
+    task = topic.lower().rstrip(".")
+    what = (f"I {'changed' if edited else 'went through'} {', '.join(f'`{f}`' for f in files[:3])}"
+            if files else f"I used {', '.join(sorted({fn['name'] for fn in calls}))} on the {domain}")
+    parts = [rng.choice(["Done.", "All set.", "Finished.", "Summary:", "Here is where it stands."]),
+             f"For {task}, {what}.",
+             f"The test run says {tests.split(':')[0]}." if tests else
+             rng.choice([f"I haven't run `{_TEST_CMD.get(lang, 'make test')}` yet; want me to?",
+                         "No tests were run for this step.", "Nothing here needed a test run."]),
+             rng.choice(["", f"Nothing else in the {domain} needed touching.", "The old default still applies.",
+                         "Tell me if you'd like this behind a flag.", f"{len(calls)} tool calls in all."])]
+    return " ".join(p for p in parts if p)
+
+
 def _conversation(meta: dict[str, Any], tools: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
-    category = str(meta.get("group") or "tool_use")
     topic = str(meta.get("topic") or "a change")
     lang = str(meta.get("language") or "Rust")
     domain = str(meta.get("domain") or "project")
@@ -121,9 +153,9 @@ def _conversation(meta: dict[str, Any], tools: list[dict[str, Any]], rng: random
         msgs.append({"role": "assistant", "content": "Before I change anything: should the new behaviour be "
                                                      "configurable, or is a fixed default fine for now?"})
         msgs.append({"role": "user", "content": "Configurable, with the current value as the default."})
-        msgs.append({"role": "assistant", "content": f"Understood. For the {category.replace('_', ' ')} task I "
-                                                     "will add a setting, keep the old value as its default, and "
-                                                     "cover both paths with a test."})
+        msgs.append({"role": "assistant", "content": f"Understood. For {topic.lower().rstrip('.')} I will add a "
+                                                     f"setting to the {lang} {domain}, keep the old value as its "
+                                                     f"default, and {rng.choice(_COVER)}."})
         return msgs
     n = 0
     for _round in range(rng.choice([1, 1, 2, 3])):
@@ -142,11 +174,7 @@ def _conversation(meta: dict[str, Any], tools: list[dict[str, Any]], rng: random
             args = json.loads(c["function"]["arguments"])
             msgs.append({"role": "tool", "tool_call_id": c["id"],
                          "content": _tool_result(c["function"]["name"], args, lang, rng)})
-    msgs.append({"role": "assistant", "content": rng.choice([
-        f"Done. I traced the {domain} code, made the change and ran the tests: everything passes.",
-        "Summary: the root cause was a hard-coded timeout; it now comes from the config, and the test suite is green.",
-        f"Here is what I found and changed ({topic.lower()}); the tests confirm the behaviour.",
-    ])})
+    msgs.append({"role": "assistant", "content": _final_answer(msgs, topic, domain, lang, rng)})
     return msgs
 
 

@@ -19,6 +19,7 @@ class SimConfig:
     jitter: float = 0.3
     rpm: int = 0  # enforced requests per minute (0 = unlimited)
     defect_rate: float = 0.3  # share of poems made defective (a third of that on a retry with feedback)
+    flaw_rate: float = 0.0  # share of near misses: one line a syllable off (scores ~0.8-0.95)
     defect_max_score: float = 0.75  # defects are stacked until the verifier scores the poem below this
     error_500: float = 0.0
     overloaded_529: float = 0.0

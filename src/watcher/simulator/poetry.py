@@ -13,7 +13,9 @@ from pathlib import Path
 
 from watcher.simulator.config import SimConfig
 from watcher.simulator.reply import SimReply, SimRequest
+from watcher.simulator.verse import RHYMES, SYLLABIC, compose
 from watcher.verify.forms import verify
+from watcher.verify.forms.catalog import UnknownFormError, get_form
 
 POEMS_DIR = Path(__file__).resolve().parents[1] / "data" / "poems"
 
@@ -48,8 +50,12 @@ def find_form(name: str | None) -> str | None:
     forms = corpus()
     if not name or not forms:
         return None
+    try:  # an alias ("Sonnet") names the catalog's form ("Shakespearean sonnet")
+        canonical = [get_form(name).slug]
+    except UnknownFormError:
+        canonical = []
     s = slug(name)
-    for cand in (s, s.removesuffix("s"), s.removeprefix("classic_")):
+    for cand in (s, s.removesuffix("s"), s.removeprefix("classic_"), *canonical):
         if cand in forms:
             return cand
     return None
@@ -111,6 +117,31 @@ def make_defective(poem: str, rng: random.Random, form: str | None = None, max_s
             break
         text = _one_defect(text, rng)
     return text
+
+
+def make_flawed(poem: str, rng: random.Random, rhymed: bool = True) -> str:
+    """A near miss, as models often write: a line or three a syllable long or short (the verifier
+    marks it down a little, to about 0.75-0.95: some pass, some go back with feedback)."""
+    lines = poem.splitlines()
+    idx = [i for i, ln in enumerate(lines) if len(ln.split()) >= 2]
+    if not idx:
+        return poem
+    if rhymed and len(idx) >= 4 and rng.random() < 0.6:  # a rhymed form: one end word that does not quite rhyme
+        i = rng.choice(idx)
+        words = lines[i].split()
+        tail = words[-1][len(words[-1].rstrip(",;.")):]
+        words[-1] = rng.choice(rng.choice(RHYMES)) + tail
+        lines[i] = " ".join(words)
+        return "\n".join(lines)
+    for i in rng.sample(idx, min(len(idx), rng.choice([1, 2, 2, 3]))):
+        words = lines[i].split()
+        small = [k for k, w in enumerate(words[1:-1], 1) if w.lower().strip(",;.") in {"the", "a", "and", "so", "at", "in"}]
+        if small and rng.random() < 0.5:
+            del words[rng.choice(small)]
+        else:
+            words.insert(rng.randrange(1, len(words)), rng.choice(["so", "still", "now", "all"]))
+        lines[i] = " ".join(words)
+    return "\n".join(lines)
 
 
 def _plan(form: str, topic: str, tone: str, rng: random.Random) -> str:
@@ -187,12 +218,18 @@ def respond_poetry(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimRe
     # A retry carries feedback: it gets a sound poem more often, so the worker's retry loop converges.
     p_defect = cfg.defect_rate / 3 if req.retry else cfg.defect_rate
     files = corpus().get(form_slug or "", ())
-    poem = (recombine(form_slug or "", files, rng) or _read_poem(rng.choice(files))) if files \
-        else _generic_poem(topic, rng)
-    defective = rng.random() < p_defect
+    # A poem about the prompt's topic where we can compose one; else the corpus (recombined).
+    poem = compose(form_slug or "", topic, tone, rng)
+    if poem is None:
+        poem = (recombine(form_slug or "", files, rng) or _read_poem(rng.choice(files))) if files \
+            else _generic_poem(topic, rng)
+    roll = rng.random()
+    defective = roll < p_defect
     if defective:
         poem = make_defective(poem, rng, form_slug.replace("_", " ") if form_slug else None,
                               cfg.defect_max_score)
+    elif roll < p_defect + (cfg.flaw_rate / 3 if req.retry else cfg.flaw_rate):
+        poem = make_flawed(poem, rng, rhymed=form_slug not in SYLLABIC)
     reasoning = _plan(form, topic, tone, rng)
     if req.retry:
         reasoning += " The previous attempt was marked down, so this time I fix the rubric items it named."

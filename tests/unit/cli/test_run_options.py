@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from helpers import ROOT
-
 from watcher.cli.launch import DEMO_NUM, resolve_run_config
 from watcher.cli.main import build_parser
 from watcher.cli.options import RunOptions, add_run_flags
+from watcher.config import PACKAGED_CONFIGS
 
 FLAG_FIELDS = {"json": "as_json"}  # flags whose field is spelled differently
 
@@ -43,7 +42,7 @@ def test_demo_takes_either_headless_flag():
 
 
 def test_demo_of_a_full_size_config_gets_a_small_num():
-    poetry = str(ROOT / "configs" / "poetry.toml")
+    poetry = str(PACKAGED_CONFIGS / "poetry.toml")
     assert resolve_run_config(RunOptions(config=poetry), demo=True).poetry.num == DEMO_NUM
     assert resolve_run_config(RunOptions(config=poetry, num=5), demo=True).poetry.num == 5
     assert resolve_run_config(RunOptions(config=poetry), demo=False).poetry.num == 100

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import ROOT
 
-from watcher.config import apply_overrides, get_api_key, load_config, read_dotenv
+from watcher.config import PACKAGED_CONFIGS, apply_overrides, get_api_key, load_config, read_dotenv
 from watcher.errors import ConfigError, MissingKeyError
 
 
@@ -63,7 +62,7 @@ def test_missing_key_names_the_variable(monkeypatch, tmp_path):
 
 def _cfg_path():
 
-    return ROOT / "configs" / "poetry.toml"
+    return PACKAGED_CONFIGS / "poetry.toml"
 
 
 def test_environment_wins_over_dotenv_and_dotenv_is_only_read(monkeypatch, tmp_path):

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT
 
-from watcher.config import RunConfig, apply_overrides, dump_config, load_config, parse_config
+from watcher.config import (
+    PACKAGED_CONFIGS,
+    RunConfig,
+    apply_overrides,
+    dump_config,
+    load_config,
+    parse_config,
+)
 from watcher.errors import ConfigError
 from watcher.gate.run import GateReport, run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
@@ -52,7 +58,7 @@ def good_records() -> list[Accepted]:
 
 
 def write_config(run_dir: Path, **overrides: Any) -> RunConfig:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
                            {"poetry.forms": list(FORMS), "poetry.num": NUM, **overrides})
     cfg = parse_config(data, "test")
@@ -272,7 +278,7 @@ def test_export_false_and_missing_dataset(tmp_path: Path) -> None:
 
 
 def _base_data() -> dict[str, Any]:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     return cfg.model_dump(mode="json", exclude_none=True)
 
 
@@ -395,7 +401,7 @@ def test_token_budget_counts_the_accepted_answer_not_retried_attempts(tmp_path):
     from watcher.gate.run import run_gate
     from watcher.run.records import Accepted, Usage, encode_line
 
-    cfg, _ = load_config(ROOT / "configs" / "aba.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "aba.toml")
     run_dir = tmp_path / "aba-run"
     run_dir.mkdir()
     (run_dir / "config.toml").write_text(tomli_w.dumps(cfg.model_dump(mode="json", exclude_none=True)))

@@ -8,9 +8,9 @@ import json
 import random
 import re
 
-from helpers import ROOT, SIM_KEY
+from helpers import SIM_KEY
 
-from watcher.config import BackendConfig, RunConfig, load_config, parse_config
+from watcher.config import PACKAGED_CONFIGS, BackendConfig, RunConfig, load_config, parse_config
 from watcher.generate.jobs import make_job
 from watcher.providers.client import make_client
 
@@ -59,7 +59,7 @@ def _answers(cfg: RunConfig, sim_url: str, n: int) -> list[tuple[str, str, str]]
 
 
 def _check(config: str, make_sim, n: int) -> list[tuple[str, str, str]]:
-    cfg = load_config(ROOT / "configs" / config)[0]
+    cfg = load_config(PACKAGED_CONFIGS / config)[0]
     sim_a = make_sim(latency_s=0.0, defect_rate=0.5, seed=11)
     sim_b = make_sim(latency_s=0.0, defect_rate=0.5, seed=11)
     original = _answers(cfg, sim_a.base_url_openai, n)
@@ -79,7 +79,7 @@ def test_aba_rewording_keeps_the_simulated_answers(make_sim):
 
 def test_agentic_rewording_keeps_the_simulated_answers(make_sim):
     answers = _check("agentic.toml", make_sim, 12)
-    job = make_job(load_config(ROOT / "configs" / "agentic.toml")[0])
+    job = make_job(load_config(PACKAGED_CONFIGS / "agentic.toml")[0])
     for system, group, text in answers:
         if system == "judge":
             assert set(json.loads(text)) == {"score", "reasons"}

@@ -210,11 +210,16 @@ def test_find_form_multiword_case_insensitive(corpus):
     assert sp.find_form("Capital of France") is None and sp.find_form(None) is None
 
 
-def test_poems_come_from_corpus_and_defects(corpus):
+def test_poems_follow_the_topic_or_come_from_corpus_and_defects(corpus):
+    from watcher.verify.forms import verify
+
     cfg = SimConfig(defect_rate=0.0)
-    r = dispatch.respond(_poem("Haiku"), random.Random(1), cfg)
-    assert r.text == "first line here\nsecond line here\nthird line here" and not r.defective
-    assert "Haiku" in r.reasoning and "rain" in r.reasoning
+    r = dispatch.respond(_poem("Haiku", topic="a fox in the city"), random.Random(1), cfg)
+    assert "a fox in the city" in r.text.lower() and not r.defective  # a form the simulator composes
+    assert verify(r.text, "Haiku").score == 1.0
+    assert "Haiku" in r.reasoning and "fox" in r.reasoning
+    r = dispatch.respond(_poem("Terza rima"), random.Random(1), cfg)  # one it does not: the corpus
+    assert r.text == (corpus / "terza_rima" / "a.txt").read_text().strip()
     cfg = SimConfig(defect_rate=1.0)
     for seed in range(10):
         r = dispatch.respond(_poem("Terza rima", topic="rivers"), random.Random(seed), cfg)
