@@ -146,11 +146,14 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
     rep.feed(snap)
     rep.summary(snap, force=True)
     rep.final(snap)
-    if sup.failed() and not interrupts:
-        # One line on stderr saying why (a full disk, a refused key): the table above has the detail.
+    backend_down = any(w.breaker == "down" for w in snap.workers)
+    if sup.failed() and not interrupts and not backend_down:
+        # One line on stderr saying why (a full disk, a refused key); the outcome line stays last.
         why = getattr(sup, "fail_reason", None) or next(
             (w.last_error for w in snap.workers if w.state == "failed" and w.last_error), None)
-        print(f"watcher: run {snap.run} stopped with workers failed: {why or 'see the worker logs'}", file=sys.stderr)
+        sys.stdout.flush()
+        print(f"watcher: run {snap.run} stopped with workers failed: {why or 'see the worker logs'}",
+              file=sys.stderr, flush=True)
     code, line = run_outcome(snap, sup.failed(), bool(interrupts))
     rep.emit({"type": "outcome", "exit_code": code, "text": line} if json_mode else line)
     return code
