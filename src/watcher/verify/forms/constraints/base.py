@@ -64,6 +64,12 @@ class Constraint:
     """Base: subclasses set `criterion` and implement `instruction` and `evaluate`."""
 
     criterion = "constraint"
+    # Factors multiply the whole score by floor + (1 - floor) * their score; None: an ordinary weighted
+    # criterion. Shape (line count, stanza sizes, a haiku's syllables per line) is a factor because a
+    # poem of the wrong shape is not an instance of the form whatever its rhymes do; sanity checks
+    # every poem passes (line order, no repeats) are factors of weight 0 so they only ever take away:
+    # as weighted criteria they would lift every poem's score against every form alike.
+    factor_floor: float | None = None
 
     def __init__(self, weight: float = 1.0, pass_at: float = 0.85) -> None:
         self.weight = weight
