@@ -160,6 +160,9 @@ class NoRepeats(Constraint):
         n = len(poem.lines)
         if n == 0:
             return 0.0, "no lines", "no lines"
+        ends = [poem.end_word(i) for i in range(n)]
+        if len(set(ends)) == n:  # a repeat ends on an earlier line's end word: none can occur
+            return 1.0, "0 repeated", "no repeated lines"
         # Linear, for inputs of any length: exact repeats by a dict, near repeats (a refrain varied a
         # little) only among the last few earlier lines with the same end word and a similar length.
         repeats: list[tuple[int, int]] = []
