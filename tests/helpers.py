@@ -90,3 +90,20 @@ def assert_each_item_once(run_dir):
     assert len(ids) == len(set(ids)), "an item was recorded twice"
     assert set(ids) == planned_ids(run_dir)
     return acc, rej
+
+
+def tiny_chat_tokenizer(texts: list[str]) -> Any:
+    """A word-level tokenizer trained on `texts`, with a chat template that renders tool calls:
+    enough for mlx-lm's load_dataset and ChatDataset.process, offline."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(
+        special_tokens=["<unk>", "<s>", "</s>", "<pad>"], show_progress=False))
+    template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }}"
+                "{% for c in m.get('tool_calls') or [] %} call {{ c['function']['name'] }}{% endfor %}"
+                " {{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
+                                   pad_token="<pad>", chat_template=template)

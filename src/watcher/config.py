@@ -128,6 +128,8 @@ class GateConfig(_Strict):
     balance: bool = True
     balance_tolerance: float = Field(0.2, ge=0, le=1, description="allowed shortfall per group vs target")
     trace_style: Literal["synth", "natural", "both"] = "synth"
+    split_turns: bool = Field(False, description="agentic export: one example per assistant turn, each ending "
+                              "on it (with mask_prompt, every turn is trained); false: one per conversation")
     valid_share: float = Field(0.1, ge=0, lt=1)
     test_share: float = Field(0.1, ge=0, lt=1)
     duplicate_ids: bool = Field(True, description="drop later records that repeat an earlier record's id")
