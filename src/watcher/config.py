@@ -61,11 +61,17 @@ class BackendConfig(_Strict):
         return "sim" if self.simulated else self.kind
 
 
+class JudgeConfig(_Strict):
+    backend: str = Field(description="name of a [backends.*] table that scores examples 0-1")
+    weight: float = Field(0.5, ge=0, le=1)
+
+
 class PoetryJob(_Strict):
     forms: list[str] = Field(default_factory=list, description="form names; empty = the top-10 learnable set")
     num: int = Field(100, ge=1, description="poems per form")
     topics_file: str | None = None
     tones_file: str | None = None
+    judge: JudgeConfig | None = Field(None, description="an LLM that grades topic and tone 0-1, blended by weight")
 
     @field_validator("forms", mode="before")
     @classmethod
@@ -87,11 +93,6 @@ class ToolSchema(_Strict):
     name: str
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=dict, description="JSON schema of the arguments")
-
-
-class JudgeConfig(_Strict):
-    backend: str = Field(description="name of a [backends.*] table that scores examples 0-1")
-    weight: float = Field(0.5, ge=0, le=1)
 
 
 class AgenticJob(_Strict):
@@ -143,6 +144,12 @@ class GateConfig(_Strict):
         if self.valid_share + self.test_share >= 1:
             raise ValueError("valid_share + test_share must be below 1 (the rest is the training split)")
         return self
+
+
+def job_judge(cfg: RunConfig) -> JudgeConfig | None:
+    """The judge of the run's job ([poetry.judge] or [agentic.judge]), if it has one."""
+    sub = cfg.poetry if cfg.job == "poetry" else cfg.agentic if cfg.job == "agentic" else None
+    return getattr(sub, "judge", None)
 
 
 class RunConfig(_Strict):
