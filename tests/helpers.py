@@ -136,3 +136,20 @@ def one_line(text: str) -> str:
     lines = [x for x in text.splitlines() if x.strip()]
     assert len(lines) == 1 and "Traceback" not in text, text
     return lines[0]
+
+
+def tiny_chat_tokenizer(texts: list[str]) -> Any:
+    """A word-level tokenizer trained on `texts`, with a chat template that renders tool calls:
+    enough for mlx-lm's load_dataset and ChatDataset.process, offline."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(
+        special_tokens=["<unk>", "<s>", "</s>", "<pad>"], show_progress=False))
+    template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }}"
+                "{% for c in m.get('tool_calls') or [] %} call {{ c['function']['name'] }}{% endfor %}"
+                " {{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
+                                   pad_token="<pad>", chat_template=template)

@@ -79,11 +79,17 @@ class BackendConfig(_Strict):
         return 0.1 if self.kind == "anthropic" else 0.5
 
 
+class JudgeConfig(_Strict):
+    backend: str = Field(description="name of a [backends.*] table that scores examples 0-1")
+    weight: float = Field(0.5, ge=0, le=1)
+
+
 class PoetryJob(_Strict):
     forms: list[str] = Field(default_factory=list, description="form names; empty = the top-10 learnable set")
     num: int = Field(100, ge=1, description="poems per form")
     topics_file: str | None = None
     tones_file: str | None = None
+    judge: JudgeConfig | None = Field(None, description="an LLM that grades topic and tone 0-1, blended by weight")
 
     @field_validator("forms", mode="before")
     @classmethod
@@ -105,11 +111,6 @@ class ToolSchema(_Strict):
     name: str
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=dict, description="JSON schema of the arguments")
-
-
-class JudgeConfig(_Strict):
-    backend: str = Field(description="name of a [backends.*] table that scores examples 0-1")
-    weight: float = Field(0.5, ge=0, le=1)
 
 
 class AgenticJob(_Strict):
@@ -146,6 +147,8 @@ class GateConfig(_Strict):
     balance: bool = True
     balance_tolerance: float = Field(0.2, ge=0, le=1, description="allowed shortfall per group vs target")
     trace_style: Literal["synth", "natural", "both"] = "synth"
+    split_turns: bool = Field(False, description="agentic export: one example per assistant turn, each ending "
+                              "on it (with mask_prompt, every turn is trained); false: one per conversation")
     valid_share: float = Field(0.1, ge=0, lt=1)
     test_share: float = Field(0.1, ge=0, lt=1)
     duplicate_ids: bool = Field(True, description="drop later records that repeat an earlier record's id")
@@ -159,6 +162,12 @@ class GateConfig(_Strict):
         if self.valid_share + self.test_share >= 1:
             raise ValueError("valid_share + test_share must be below 1 (the rest is the training split)")
         return self
+
+
+def job_judge(cfg: RunConfig) -> JudgeConfig | None:
+    """The judge of the run's job ([poetry.judge] or [agentic.judge]), if it has one."""
+    sub = cfg.poetry if cfg.job == "poetry" else cfg.agentic if cfg.job == "agentic" else None
+    return getattr(sub, "judge", None)
 
 
 class RunConfig(_Strict):

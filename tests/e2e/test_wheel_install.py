@@ -57,7 +57,7 @@ def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path):
     assert "1.00" in _run([watcher, "verify", "--form", "Haiku", "haiku.txt"], work, env).stdout
     init = _run([watcher, "init"], work, env)
     names = sorted(p.stem for p in (work / "configs").glob("*.toml"))
-    assert names == ["aba", "agentic", "demo", "poetry", "train", "train_demo"] and "configs" in init.stdout
+    assert names == ["aba", "agentic", "demo", "poetry", "train", "train_agentic", "train_demo"] and "configs" in init.stdout
     # The edited copy is what the next run reads: a 1-per-form demo in its own run.
     demo_toml = work / "configs" / "demo.toml"
     demo_toml.write_text(demo_toml.read_text().replace("num = 10", "num = 1"))

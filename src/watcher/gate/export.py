@@ -14,6 +14,7 @@ from typing import Any
 
 from watcher.config import RunConfig
 from watcher.gate.checks import raw_str
+from watcher.gate.turns import split_turns
 
 SPLITS = ("train", "valid", "test")
 # Fixed pieces of an mlx-lm chat example line, spliced around JSON-encoded strings.
@@ -46,6 +47,14 @@ def trace_content(raw: bytes, text: str, text_json: bytes, enc: Any) -> bytes:
     return enc(f"{t}\n{text}") if t else text_json
 
 
+
+
+def chat_lines(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, enc: Any,
+               split: bool = False) -> list[bytes]:
+    """A conversation's example lines: the whole conversation, or with `split` ([gate] split_turns)
+    one line per assistant turn ending on it. The category's tools travel with every line."""
+    convs = split_turns(messages) if split else [messages]
+    return [enc({"messages": m, "tools": tools} if tools else {"messages": m}) + b"\n" for m in convs]
 
 
 class ExportWriter:

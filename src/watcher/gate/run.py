@@ -80,6 +80,7 @@ from watcher.gate.export import (
     USER_END,
     ExportWriter,
     agentic_tools,
+    chat_lines,
     fill_empty_splits,
     trace_content,
 )
@@ -385,8 +386,7 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
                 continue
             if rec.messages if job == "agentic" else False:
                 # mlx-lm's chat format takes `tools`, so the chat template can render the definitions.
-                ex = {"messages": rec.messages, "tools": tools[group]} if tools.get(group) else {"messages": rec.messages}
-                writer.add_lines(row, split, [enc(ex) + b"\n"])
+                writer.add_lines(row, split, chat_lines(rec.messages, tools.get(group), enc, cfg.gate.split_turns))
                 continue
             system = rec.system or systems.get(group)
             head = (b'{"messages":[' + ROLE_SYSTEM + enc(system) + b"}," + ROLE_USER if system

@@ -20,10 +20,11 @@ import time
 from collections import deque
 from pathlib import Path
 
-from watcher.config import RunConfig, get_api_key, load_config
+from watcher.config import RunConfig, get_api_key, job_judge, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
+from watcher.generate.judge_cache import JudgeCache
 from watcher.generate.plan import build_plan, load_resume_state, shard
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.generate.watchdog import watch_owner
@@ -87,13 +88,16 @@ class Worker:
 
         self.client = make_client(self.backend_name, self.bcfg, get_api_key(self.backend_name, self.bcfg),
                                   rpm_share=rpm_share)
-        # agentic: an optional LLM judge on another backend blends its 0-1 score into the verifier's.
+        # poetry, agentic: an optional LLM judge on another backend blends its 0-1 score into the
+        # verifier's; its replies are cached in the run dir, so a resume does not pay for them twice.
         self.judge_call = None
-        judge = self.cfg.agentic.judge if self.cfg.job == "agentic" and self.cfg.agentic else None
+        self.judge_cache: JudgeCache | None = None
+        judge = job_judge(self.cfg)
         if judge is not None and hasattr(self.job, "judge"):
             jb = self.cfg.backends[judge.backend]
-            self.judge_call = make_client(judge.backend, jb, get_api_key(judge.backend, jb),
-                                          rpm_share=rpm_share).call
+            self.judge_cache = JudgeCache(self.paths.judge_cache)
+            self.judge_call = self.judge_cache.wrap(make_client(judge.backend, jb, get_api_key(judge.backend, jb),
+                                                                rpm_share=rpm_share).call)
         # Backends with native reasoning give the natural trace themselves; others are asked for <think>.
         native = self.bcfg.thinking_budget > 0 or bool(self.bcfg.reasoning_effort)
         self.ask_think = self.cfg.request_thinking and not native
@@ -340,7 +344,7 @@ class Worker:
         crash = await _first_crash(runners)
         house.cancel()
         watchdog.cancel()
-        for app in (self.dataset, self.rejects):
+        for app in (self.dataset, self.rejects, *([self.judge_cache] if self.judge_cache is not None else [])):
             try:
                 app.close()
             except DiskFullError as e:

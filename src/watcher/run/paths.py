@@ -58,6 +58,7 @@ class RunPaths:
         # Old runs may name an absolute dataset; new ones are checked by `check_output_name`.
         self.dataset = out if out.is_absolute() else run_dir / out
         self.rejects = run_dir / "rejects.jsonl"
+        self.judge_cache = run_dir / "judge_cache.jsonl"  # judge replies by item and attempt text
         self.config = run_dir / CONFIG_NAME
         self.control = run_dir / "control.json"
         self.layout = run_dir / "layout.json"

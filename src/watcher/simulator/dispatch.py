@@ -14,13 +14,14 @@ from watcher.providers.base import SimMeta
 from watcher.simulator.aba import respond_aba
 from watcher.simulator.agentic import respond_agentic, respond_agentic_judge
 from watcher.simulator.config import SimConfig
-from watcher.simulator.poetry import respond_poetry
+from watcher.simulator.poetry import respond_poetry, respond_poetry_judge
 from watcher.simulator.prose import respond_prose
 from watcher.simulator.reply import Responder, SimReply, SimRequest
 
 FALLBACK = "prose"
 RESPONDERS: dict[str, Responder] = {
     "poetry": respond_poetry,
+    "poetry:judge": respond_poetry_judge,
     "agentic": respond_agentic,
     "agentic:judge": respond_agentic_judge,
     "aba": respond_aba,

@@ -6,6 +6,7 @@ the prompt's wording.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from functools import lru_cache
@@ -234,3 +235,16 @@ def respond_poetry(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimRe
     if req.retry:
         reasoning += " The previous attempt was marked down, so this time I fix the rubric items it named."
     return SimReply(text=poem, reasoning=reasoning, defective=defective)
+
+
+def respond_poetry_judge(req: SimRequest, rng: random.Random, cfg: SimConfig) -> SimReply:
+    """The topic-and-tone judge's grade: mostly on topic, now and then (a third of the defect rate) a
+    poem that drifts from its topic."""
+    topic = str(req.meta.get("topic") or "the topic").strip()
+    tone = str(req.meta.get("tone") or "the asked").strip()
+    low = rng.random() < cfg.defect_rate / 3
+    score = round(rng.uniform(0.1, 0.35) if low else rng.uniform(0.75, 0.98), 2)
+    reasons = (f"The poem drifts away from {topic}; the {tone} tone is not held." if low
+               else f"The poem stays with {topic} and keeps a {tone} tone throughout.")
+    return SimReply(text=json.dumps({"score": score, "reasons": reasons}),
+                    reasoning=f"I check whether the poem is about {topic} and sounds {tone}.", defective=low)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
 from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
-from watcher.providers.base import Completion, Request, SimMeta
+from watcher.providers.base import Completion, ProviderError, Request, SimMeta
 from watcher.run.records import item_id
+from watcher.verify.agentic import parse_judge
+from watcher.verify.topic import JUDGE_SYSTEM, blend_judge, judge_prompt, lexical_topic
 
 THINK_REQUEST = (
     "Before the poem, think step by step inside a <think>...</think> section: plan the form's "
@@ -37,6 +40,10 @@ class PoetryJob:
             raise ConfigError(f"field 'poetry.forms' (--forms): {e}") from None
         self.topics = read_lines(bundled_file(cfg.poetry.topics_file or "topics.txt"))
         self.tones = read_lines(bundled_file(cfg.poetry.tones_file or "tones.txt"))
+        self.judge_cfg = cfg.poetry.judge
+        if self.judge_cfg is not None and self.judge_cfg.backend not in cfg.backends:
+            raise ConfigError(f"field 'poetry.judge.backend' names '{self.judge_cfg.backend}' but there is no "
+                              f"[backends.{self.judge_cfg.backend}] table; fix: use one of {', '.join(cfg.backends)}")
 
     def items(self) -> list[WorkItem]:
         out = []
@@ -89,11 +96,51 @@ class PoetryJob:
         res = verify(text, item.group, min_score=self.cfg.min_score)
         failing = res.failing()
         detail = "ok" if res.passed else "; ".join(f"{r.criterion}: {r.explanation}" for r in failing[:3])
+        rubric = [r.to_dict() for r in res.rubric]
+        if self.judge_cfg is None and item.meta.get("topic"):
+            # Without a judge, the lexical topic check is reported (weight 0: it never rejects).
+            rubric.append(lexical_topic(res.text, item.meta["topic"]).to_dict())
         return Evaluation(
-            score=round(res.score, 4), passed=res.passed, rubric=[r.to_dict() for r in res.rubric],
+            score=round(res.score, 4), passed=res.passed, rubric=rubric,
             text=res.text, feedback=[r.instruction for r in failing], detail=detail,
             fields={"form": res.form, "poem": res.text}, synth_heading=res.form,
         )
+
+    # -- the optional judge of topic and tone ------------------------------------------------
+    def judge_request(self, item: WorkItem, ev: Evaluation) -> Request:
+        j = self.judge_cfg
+        max_tokens = self.cfg.backends[j.backend].max_tokens if j else 1024
+        topic, tone = item.meta.get("topic", ""), item.meta.get("tone", "")
+        return Request(system=JUDGE_SYSTEM,
+                       messages=[{"role": "user", "content": judge_prompt(item.group, topic, tone, ev.text)}],
+                       max_tokens=max_tokens, temperature=0.0,
+                       sim_meta={"job": self.name, "kind": "judge", "group": item.group, "item": item.id,
+                                 "topic": topic, "tone": tone})
+
+    def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
+        """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""
+        j = self.judge_cfg
+        if j is None:
+            return ev
+        score, reasons = parse_judge(judge_text) if judge_text is not None else (None, error or "no reply")
+        blended, passed, rubric = blend_judge(ev.score, ev.rubric, score, reasons, j.weight, self.cfg.min_score)
+        failing = [r for r in rubric if not r["passed"]]
+        detail = "ok" if passed else "; ".join(f"{r['criterion']}: {r['explanation']}" for r in failing[:3])
+        return Evaluation(score=blended, passed=passed, rubric=rubric, text=ev.text,
+                          feedback=[r["instruction"] for r in failing if r["instruction"]], detail=detail,
+                          fields=ev.fields, synth_heading=ev.synth_heading)
+
+    async def judge(self, item: WorkItem, ev: Evaluation,
+                    call: Callable[[Request], Awaitable[Completion]]) -> tuple[Evaluation, Completion | None]:
+        """Blend the judge's topic-and-tone score into a poem that passed its form (a poem that failed
+        is not judged: it cannot pass anyway). The completion is returned for token and cost counts."""
+        if self.judge_cfg is None or not ev.passed:
+            return ev, None
+        try:
+            comp = await call(self.judge_request(item, ev))
+        except ProviderError as e:
+            return self.apply_judge(ev, None, f"judge call failed: {e.short()}"), None
+        return self.apply_judge(ev, comp.text), comp
 
     def describe(self, item: WorkItem) -> dict[str, str]:
         return {"form": item.group, "topic": item.meta.get("topic", ""), "tone": item.meta.get("tone", "")}

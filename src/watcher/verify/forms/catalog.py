@@ -11,7 +11,8 @@ from pathlib import Path
 from watcher.verify.forms.constraints.base import Constraint, Poem
 from watcher.verify.forms.constraints.lines import LineCount, NamesPerson, StanzaShape, Syllables
 from watcher.verify.forms.constraints.meter import Meter
-from watcher.verify.forms.constraints.refrains import EndWordRotation, Refrain, pantoum_pairs
+from watcher.verify.forms.constraints.order import LineOrder, Unrhymed
+from watcher.verify.forms.constraints.refrains import EndWordRotation, NoRepeats, Refrain, pantoum_pairs
 from watcher.verify.forms.constraints.rhyme import Qafiya, Radif, RhymeScheme, TerzaRima
 
 
@@ -83,12 +84,13 @@ def _blues_pairs(poem: Poem) -> list[tuple[int, int]]:
 
 _FORMS: list[Form] = [
     Form("Haiku", "Three unrhymed lines of 5, 7 and 5 syllables, usually an image from nature.",
-         [LineCount(3), Syllables([5, 7, 5], weight=3.0)], ("hokku",), 3),
+         [LineCount(3), Syllables([5, 7, 5], weight=3.0, factor_floor=0.3), Unrhymed()], ("hokku",), 3),
     Form("Tanka", "Five unrhymed lines of 5, 7, 5, 7 and 7 syllables, turning at the third line.",
-         [LineCount(5), Syllables([5, 7, 5, 7, 7], weight=3.0)], ("waka", "uta"), 5),
+         [LineCount(5), Syllables([5, 7, 5, 7, 7], weight=3.0, factor_floor=0.3), Unrhymed()], ("waka", "uta"), 5),
     Form("Limerick", "Five comic lines rhyming AABBA: three long anapestic lines and two short ones.",
-         [LineCount(5), Syllables([(7, 11), (7, 11), (4, 7), (4, 7), (7, 11)], tolerance=0),
-          RhymeScheme("AABBA", describe="Rhyme lines 1, 2 and 5 together and lines 3 and 4 together "
+         [LineCount(5), Syllables([(7, 11), (7, 11), (4, 7), (4, 7), (7, 11)], tolerance=0,
+                    factor_floor=0.5),
+          RhymeScheme("AABBA", weight=3.0, describe="Rhyme lines 1, 2 and 5 together and lines 3 and 4 together "
                       "(AABBA), with full rhymes.")], (), 5),
     Form("Shakespearean sonnet", "Fourteen lines of iambic pentameter: three quatrains and a couplet, "
          "ABAB CDCD EFEF GG.",
@@ -104,12 +106,12 @@ _FORMS: list[Form] = [
     Form("Villanelle", "Nineteen lines on two rhymes: five tercets and a quatrain, with lines 1 and 3 "
          "returning as alternating refrains and closing the poem together.",
          [LineCount(19), StanzaShape([[3, 3, 3, 3, 3, 4]]),
-          RhymeScheme("ABA ABA ABA ABA ABA ABAA"),
+          RhymeScheme("ABA ABA ABA ABA ABA ABAA", refrains=True),
           Refrain([(0, 5), (0, 11), (0, 17), (2, 8), (2, 14), (2, 18)], describe=(
               "Repeat line 1 as lines 6, 12 and 18, and line 3 as lines 9, 15 and 19 (the two refrains)."))],
          (), 19),
     Form("Triolet", "Eight lines on two rhymes, ABaAabAB: line 1 returns as lines 4 and 7, line 2 as line 8.",
-         [LineCount(8), RhymeScheme("ABAAABAB"),
+         [LineCount(8), RhymeScheme("ABAAABAB", refrains=True),
           Refrain([(0, 3), (0, 6), (1, 7)], describe="Repeat line 1 as lines 4 and 7, and line 2 as line 8.")],
          (), 8),
     Form("Terza rima", "Interlocking tercets ABA BCB CDC ..., usually in pentameter, closed by a single "
@@ -122,16 +124,16 @@ _FORMS: list[Form] = [
     Form("Pantoum", "Quatrains in which lines 2 and 4 of each stanza return as lines 1 and 3 of the next; "
          "the last stanza brings back the first's lines 3 and 1.",
          [LineCount(min_n=12), StanzaShape(size=4, min_count=3),
-          Refrain(pairs_fn=pantoum_pairs, criterion="repeated_lines", weight=2.5, describe=(
+          Refrain(pairs_fn=pantoum_pairs, criterion="repeated_lines", weight=2.5, factor_floor=0.3, describe=(
               "Repeat lines 2 and 4 of each quatrain as lines 1 and 3 of the next; in the last quatrain, "
               "use line 3 of the first stanza as line 2 and line 1 of the first stanza as the last line.")),
-          RhymeScheme("ABAB", stanza=4, weight=1.0)], (), None),
+          RhymeScheme("ABAB", stanza=4, weight=1.0, refrains=True)], (), None),
     Form("Ghazal", "At least five couplets; both lines of the first and the second line of every couplet "
          "end on the same word or phrase (radif), preceded by a rhyme (qafiya).",
          [LineCount(min_n=10), StanzaShape(size=2, min_count=5), Radif(), Qafiya()], (), None),
     Form("Rondeau", "Fifteen lines on two rhymes in three stanzas (aabba aabR aabbaR), the refrain R "
          "being the opening words of line 1.",
-         [LineCount(15), StanzaShape([[5, 4, 6]]), RhymeScheme("AABBA AAB. AABBA."),
+         [LineCount(15), StanzaShape([[5, 4, 6]]), RhymeScheme("AABBA AAB. AABBA.", refrains=True),
           Refrain([(0, 8), (0, 14)], prefix=True, describe=(
               "Make lines 9 and 15 a short refrain: the opening words of line 1, repeated."))],
          (), 15),
@@ -139,11 +141,11 @@ _FORMS: list[Form] = [
          "any length.",
          [LineCount(4), RhymeScheme("AABB"), NamesPerson()], (), 4),
     Form("Cinquain", "Adelaide Crapsey's five unrhymed lines of 2, 4, 6, 8 and 2 syllables.",
-         [LineCount(5), Syllables([2, 4, 6, 8, 2], weight=3.0)], ("crapsey cinquain",), 5),
+         [LineCount(5), Syllables([2, 4, 6, 8, 2], weight=3.0, factor_floor=0.3), Unrhymed()], ("crapsey cinquain",), 5),
     Form("Ballade", "Three eight-line stanzas ababbcbC and a four-line envoi bcbC on the same rhymes, each "
          "ending with the refrain C.",
          [LineCount(28), StanzaShape([[8, 8, 8, 4]]),
-          RhymeScheme("ABABBCBC ABABBCBC ABABBCBC BCBC"),
+          RhymeScheme("ABABBCBC ABABBCBC ABABBCBC BCBC", refrains=True),
           Refrain([(7, 15), (7, 23), (7, 27)], describe=(
               "End each stanza and the envoi with the same refrain line (lines 8, 16, 24 and 28)."))],
          (), 28),
@@ -152,7 +154,7 @@ _FORMS: list[Form] = [
          [LineCount(min_n=9), StanzaShape(size=3, min_count=3),
           Refrain(pairs_fn=_blues_pairs, threshold=0.6, describe=(
               "In each three-line stanza, repeat the first line (with at most a small change) as the second.")),
-          RhymeScheme("AAA", stanza=3, describe=(
+          RhymeScheme("AAA", stanza=3, refrains=True, describe=(
               "End the third line of each stanza with a word that rhymes with the first line's end word."))],
          ("blues",), None),
     Form("Ottava rima", "Eight-line stanzas of pentameter rhyming ABABABCC.",
@@ -184,6 +186,9 @@ def _key(name: str) -> str:
 
 
 for _f in _FORMS:
+    _f.constraints.append(LineOrder())  # every form reads in order: see constraints/order.py
+    if not any(isinstance(c, Refrain | EndWordRotation | Radif) for c in _f.constraints):
+        _f.constraints.append(NoRepeats())
     _f.default = _f.name in DEFAULT_FORMS
     for _n in (_f.name, _f.slug, *_f.aliases):
         _INDEX[_key(_n)] = _f

@@ -43,6 +43,11 @@ def verify(text: str, form: str, min_score: float = 0.8, clean: bool = True) -> 
     rubric = [c.check(poem) for c in f.constraints]
     total_w = sum(r.weight for r in rubric)
     score = sum(r.score * r.weight for r in rubric) / total_w if total_w else 0.0
+    # Line count and stanza shape dominate: they also multiply the weighted score, so a poem of the
+    # wrong shape scores low whatever its rhymes and syllables do (cross-form checks stay below 0.5).
+    for c, r in zip(f.constraints, rubric, strict=True):
+        if c.factor_floor is not None:
+            score *= c.factor_floor + (1.0 - c.factor_floor) * r.score
     if not poem.lines:
         score = 0.0  # nothing to judge: partial credits (e.g. "no rhyme duties") must not add up
     return VerifyResult(form=f.name, score=score, passed=score >= min_score, rubric=rubric,

@@ -31,16 +31,24 @@ class Poem:
         self.text = text
         self.stanzas = [[ln.strip() for ln in st] for st in paragraphs(text.splitlines())]
         self.lines = [ln for st in self.stanzas for ln in st]
+        self._facts: list[tuple[tuple[str, ...], int, int, str]] | None = None
+
+    @property
+    def facts(self) -> list[tuple[tuple[str, ...], int, int, str]]:
+        """Per-line facts, looked up once per poem (constraints ask for the same lines many times)."""
+        if self._facts is None:
+            self._facts = [_line_facts(ln) for ln in self.lines]
+        return self._facts
 
     def words(self, i: int) -> tuple[str, ...]:
-        return _line_facts(self.lines[i])[0] if 0 <= i < len(self.lines) else ()
+        return self.facts[i][0] if 0 <= i < len(self.lines) else ()
 
     def syllable_range(self, i: int) -> tuple[int, int]:
-        f = _line_facts(self.lines[i])
+        f = self.facts[i]
         return f[1], f[2]
 
     def stress(self, i: int) -> str:
-        return _line_facts(self.lines[i])[3]
+        return self.facts[i][3]
 
     def end_word(self, i: int) -> str:
         ws = self.words(i)
@@ -64,6 +72,12 @@ class Constraint:
     """Base: subclasses set `criterion` and implement `instruction` and `evaluate`."""
 
     criterion = "constraint"
+    # Factors multiply the whole score by floor + (1 - floor) * their score; None: an ordinary weighted
+    # criterion. Shape (line count, stanza sizes, a haiku's syllables per line) is a factor because a
+    # poem of the wrong shape is not an instance of the form whatever its rhymes do; sanity checks
+    # every poem passes (line order, no repeats) are factors of weight 0 so they only ever take away:
+    # as weighted criteria they would lift every poem's score against every form alike.
+    factor_floor: float | None = None
 
     def __init__(self, weight: float = 1.0, pass_at: float = 0.85) -> None:
         self.weight = weight
@@ -82,8 +96,11 @@ class Constraint:
     def check(self, poem: Poem) -> RubricItem:
         score, actual, why = self.evaluate(poem)
         score = min(1.0, max(0.0, score))
+        texts = self.__dict__.get("_texts")
+        if texts is None:  # expected() and instruction() depend on the constraint alone: build them once
+            texts = self.__dict__["_texts"] = (self.expected(), self.instruction())
         return RubricItem(
-            criterion=self.criterion, expected=self.expected(), actual=actual, score=score,
-            passed=score >= self.pass_at - 1e-9, explanation=why, instruction=self.instruction(),
+            criterion=self.criterion, expected=texts[0], actual=actual, score=score,
+            passed=score >= self.pass_at - 1e-9, explanation=why, instruction=texts[1],
             weight=self.weight,
         )

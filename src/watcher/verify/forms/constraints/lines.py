@@ -11,6 +11,7 @@ from watcher.verify.forms.constraints.base import Constraint, Poem
 
 class LineCount(Constraint):
     criterion = "line_count"
+    factor_floor = 0.0
 
     def __init__(self, n: int | None = None, min_n: int | None = None, max_n: int | None = None,
                  weight: float = 1.0) -> None:
@@ -50,6 +51,10 @@ class StanzaShape(Constraint):
     (optionally with a different last stanza, e.g. terza rima's closing couplet)."""
 
     criterion = "stanzas"
+    factor_floor = 0.0
+    # A poem written as one block where the form wants several stanzas: the breaks are missing but the
+    # lines may be right, so half credit (with the score multiplied by it, such a poem fails).
+    UNBROKEN = 0.5
 
     def __init__(self, shapes: Sequence[Sequence[int]] | None = None, size: int | None = None,
                  last: Sequence[int] = (), min_count: int = 1, weight: float = 0.5,
@@ -81,6 +86,9 @@ class StanzaShape(Constraint):
         actual = "-".join(map(str, sizes)) or "none"
         if not sizes:
             return 0.0, actual, "no lines"
+        if len(sizes) == 1 and self._splittable(sizes[0]):
+            return self.UNBROKEN, actual, f"one block of {sizes[0]} lines: stanza breaks missing " \
+                f"(expected {self.expected()})"
         if self.shapes:
             best, best_shape = 0.0, self.shapes[0]
             for shape in self.shapes:
@@ -106,6 +114,17 @@ class StanzaShape(Constraint):
         return score, actual, why
 
 
+    def _splittable(self, n: int) -> bool:
+        """A single n-line block that a multi-stanza shape of this form could divide."""
+        if self.shapes:
+            return any(len(s) > 1 and sum(s) == n for s in self.shapes) and [n] not in self.shapes
+        size = self.size or 0
+        if size <= 0 or n <= size:
+            return False
+        rest = n % size
+        return (rest == 0 or rest in self.last) and n // size >= self.min_count
+
+
 def _shape_words(shape: Sequence[int]) -> str:
     if len(shape) == 1:
         return f"one {shape[0]}-line stanza"
@@ -121,8 +140,10 @@ class Syllables(Constraint):
     criterion = "syllables"
 
     def __init__(self, per_line: Sequence[int | Target] | None = None, each: int | Target | None = None,
-                 tolerance: int = 0, weight: float = 1.0, pass_at: float = 0.85) -> None:
+                 tolerance: int = 0, weight: float = 1.0, pass_at: float = 0.85,
+                 factor_floor: float | None = None) -> None:
         super().__init__(weight, pass_at)
+        self.factor_floor = factor_floor
         self.per_line = [t if isinstance(t, tuple) else (t, t) for t in per_line] if per_line else None
         self.each = (each if isinstance(each, tuple) else (each, each)) if each is not None else None
         self.tolerance = tolerance

@@ -17,8 +17,10 @@ class Refrain(Constraint):
 
     def __init__(self, pairs: Sequence[tuple[int, int]] = (), describe: str = "", criterion: str = "refrain",
                  prefix: bool = False, threshold: float = 0.8, weight: float = 1.5,
-                 pairs_fn: Callable[[Poem], list[tuple[int, int]]] | None = None) -> None:
+                 pairs_fn: Callable[[Poem], list[tuple[int, int]]] | None = None,
+                 factor_floor: float | None = None) -> None:
         super().__init__(weight, pass_at=0.85)
+        self.factor_floor = factor_floor  # the pantoum's repeats are its shape
         self.pairs = list(pairs)
         self.describe = describe
         self.criterion = criterion
@@ -129,3 +131,56 @@ class EndWordRotation(Constraint):
         score = hits / checks * (len(first) / 6)
         why = "end words rotate correctly" if score >= 1 else "; ".join(bad[:3]) or "envoi misses end words"
         return score, f"{hits}/{checks} end words", why
+
+
+class NoRepeats(Constraint):
+    """Forms without refrains: a line repeated (nearly) word for word is padding, not a new line,
+    and must not pass for a rhyme either (a triolet is not ottava rima)."""
+
+    criterion = "no_repeats"
+
+    def __init__(self, weight: float = 0.0, threshold: float = 0.8, factor_floor: float = 0.4) -> None:
+        super().__init__(weight, pass_at=0.99)
+        self.threshold = threshold
+        self.factor_floor = factor_floor
+
+    def expected(self) -> str:
+        return "no repeated lines"
+
+    def instruction(self) -> str:
+        return "Do not repeat lines: this form has no refrain."
+
+    def _near(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        # The similarity ratio is at most 2*min/(len a + len b): skip the matcher when that is too low.
+        if 2 * min(len(a), len(b)) < self.threshold * (len(a) + len(b)):
+            return False
+        return line_similarity(a, b) >= self.threshold
+
+    def evaluate(self, poem: Poem) -> tuple[float, str, str]:
+        n = len(poem.lines)
+        if n == 0:
+            return 0.0, "no lines", "no lines"
+        ends = [poem.end_word(i) for i in range(n)]
+        if len(set(ends)) == n:  # a repeat ends on an earlier line's end word: none can occur
+            return 1.0, "0 repeated", "no repeated lines"
+        # Linear, for inputs of any length: exact repeats by a dict, near repeats (a refrain varied a
+        # little) only among the last few earlier lines with the same end word and a similar length.
+        repeats: list[tuple[int, int]] = []
+        seen: dict[tuple[str, ...], int] = {}
+        by_end: dict[str, list[int]] = {}
+        for i in range(n):
+            ws = poem.words(i)
+            j = seen.get(ws) if ws else None
+            if j is None and ws:
+                j = next((k for k in reversed(by_end.get(ws[-1], [])[-3:])
+                          if self._near(ws, poem.words(k))), None)
+            if j is not None:
+                repeats.append((j, i))
+            elif ws:
+                seen[ws] = i
+                by_end.setdefault(ws[-1], []).append(i)
+        # Each repeat costs twice its share of the lines: two repeats in eight lines halve the score.
+        score = max(0.0, 1.0 - 2.0 * len(repeats) / n)
+        why = "no repeated lines" if not repeats else "; ".join(
+            f"line {i + 1} repeats line {j + 1}" for j, i in repeats[:3])
+        return score, f"{len(repeats)} repeated", why

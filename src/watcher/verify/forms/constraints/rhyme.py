@@ -24,8 +24,10 @@ def _rhyme_groups(labels: Sequence[str], offset: int) -> dict[str, list[int]]:
 
 
 def _score_groups(poem: Poem, groups: dict[str, list[int]], allow_identical: bool,
-                  notes: list[str] | None) -> tuple[float, int]:
-    """Sum of rhyme scores over rhyme duties (each line after a group's first), and the duty count."""
+                  notes: list[str] | None, refrains: bool = False) -> tuple[float, int]:
+    """Sum of rhyme scores over rhyme duties (each line after a group's first), and the duty count.
+    `refrains`: the form repeats lines, so a repeated line may stand in for a rhyme; elsewhere a
+    repeated line is no rhyme (a triolet's refrains do not make it ottava rima)."""
     total, duties = 0.0, 0
     n = len(poem.lines)
     for members in groups.values():
@@ -41,7 +43,7 @@ def _score_groups(poem: Poem, groups: dict[str, list[int]], allow_identical: boo
                 if j >= n:
                     continue
                 ok_same = allow_identical
-                if not ok_same and poem.end_word(i) == poem.end_word(j):
+                if not ok_same and refrains and poem.end_word(i) == poem.end_word(j):
                     # A repeated line (refrain) may end on the same word; a fresh line may not.
                     ok_same = line_similarity(poem.words(i), poem.words(j)) >= 0.8
                 best = max(best, ph.line_rhyme_score(poem.lines[i], poem.lines[j], ok_same))
@@ -64,8 +66,10 @@ class RhymeScheme(Constraint):
     criterion = "rhyme_scheme"
 
     def __init__(self, schemes: str | Sequence[str], stanza: int | None = None, allow_identical: bool = False,
-                 weight: float = 2.0, pass_at: float = 0.8, describe: str | None = None) -> None:
+                 weight: float = 2.0, pass_at: float = 0.8, describe: str | None = None,
+                 refrains: bool = False) -> None:
         super().__init__(weight, pass_at)
+        self.refrains = refrains
         self.schemes = [schemes] if isinstance(schemes, str) else list(schemes)
         self.letters = [scheme_letters(s) for s in self.schemes]
         self.stanza = stanza
@@ -87,7 +91,8 @@ class RhymeScheme(Constraint):
     def _run(self, poem: Poem, letters: list[str], offsets: Sequence[int]) -> tuple[float, int, list[str]]:
         total, duties, notes = 0.0, 0, []
         for off in offsets:
-            t, d = _score_groups(poem, _rhyme_groups(letters, off), self.allow_identical, notes)
+            t, d = _score_groups(poem, _rhyme_groups(letters, off), self.allow_identical, notes,
+                                 self.refrains)
             total, duties = total + t, duties + d
         return total, duties, notes
 
