@@ -11,7 +11,7 @@ def test_init_writes_every_config_and_keeps_edits(tmp_path, capsys, monkeypatch)
     out = capsys.readouterr().out
     target = tmp_path / "proj" / "configs"
     names = sorted(p.name for p in PACKAGED_CONFIGS.glob("*.toml"))
-    assert sorted(p.name for p in target.glob("*.toml")) == names and len(names) == 6
+    assert sorted(p.name for p in target.glob("*.toml")) == names and len(names) == 7
     assert str(target.resolve()) in out
     (target / "poetry.toml").write_text((target / "poetry.toml").read_text().replace("num = ", "num = 7 #", 1))
     assert main(["init", str(tmp_path / "proj")]) == 0
