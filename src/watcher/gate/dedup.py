@@ -156,7 +156,12 @@ class NearDupIndex:
     """Near-duplicate lookups in stream order, batch by batch, so duplicates are known before their
     batch is exported. Kept rows' LSH band keys live in sorted runs per band (merged like an LSM
     tree, so inserting stays O(log n) amortised); a candidate is confirmed by the share of equal
-    signature slots (the Jaccard estimate) before it counts. Greedy: first kept wins."""
+    signature slots (the Jaccard estimate) before it counts. Greedy: first kept wins.
+
+    A row needs one confirmed match to be a near duplicate, so candidates are tried in rounds: each
+    round compares every still-open (row, band) entry with its next bucket member, and a row leaves
+    as soon as one comparison hits. In a big duplicate cluster almost every row hits on its first
+    comparison, so the cost no longer grows with the cluster (buckets are not expanded up front)."""
 
     MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
     SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
@@ -164,11 +169,11 @@ class NearDupIndex:
     def __init__(self, num_perm: int, threshold: float) -> None:
         self.k = num_perm
         self.threshold = threshold
+        self.need = int(np.ceil(num_perm * (threshold - 1e-9)))  # equal slots for a match
         self.bands, self.rows = choose_bands(num_perm, threshold)
         rng = np.random.default_rng(7)
         self._r = rng.integers(1, 2**63, self.rows, dtype=np.uint64) | np.uint64(1)
-        self._chunks: list[np.ndarray] = []  # signatures per batch
-        self._starts: list[int] = []  # first row of each chunk
+        self._sig = np.empty((0, num_perm), dtype=np.uint32)  # every row's signature, grown by doubling
         self._n = 0
         self._salt = (np.arange(self.bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted (band key, row) runs
@@ -186,19 +191,17 @@ class NearDupIndex:
         return keys
 
     def _store(self, row0: int, sig: np.ndarray) -> None:
-        """Keep the batch's signatures as one chunk: no growing array to copy."""
-        self._starts.append(row0)
-        self._chunks.append(sig)
-        self._n = row0 + len(sig)
+        end = row0 + len(sig)
+        if end > len(self._sig):
+            grown = np.empty((max(end, 2 * len(self._sig)), self.k), dtype=np.uint32)
+            grown[: self._n] = self._sig[: self._n]
+            self._sig = grown
+        self._sig[row0:end] = sig
+        self._n = end
 
-    def _sig_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Signatures of any earlier rows, gathered chunk by chunk."""
-        which = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
-        out = np.empty((len(rows), self.k), dtype=np.uint32)
-        for c in np.unique(which).tolist():
-            m = which == c
-            out[m] = self._chunks[c][rows[m] - self._starts[c]]
-        return out
+    def _hits(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard of row pairs (i, j): share of equal signature slots."""
+        return (self._sig[i] == self._sig[j]).sum(axis=1) / self.k
 
     def add_batch(self, row0: int, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
         """Rows row0.. with their signatures; `valid` marks rows to consider (others are skipped and
@@ -210,46 +213,83 @@ class NearDupIndex:
         keys = self._keys(sig[idx]).ravel()  # row-major: (row, band)
         rows = np.repeat(idx + row0, self.bands)
         order = np.argsort(keys, kind="stable")
-        sk, sr = keys[order], rows[order]  # sorted needles: searchsorted walks each run once
-        pairs_i: list[np.ndarray] = []
-        pairs_j: list[np.ndarray] = []
-        # A map of the kept keys' low bits filters the needles: only the few that may be in the
-        # index (real bucket mates and a few % false positives) are searched in the sorted runs.
+        sk, sr = keys[order], rows[order]  # sorted; equal keys keep rows in stream order
+        n = len(sig)
+        status = np.zeros(n, dtype=np.int8)  # 0 open, 1 kept, 2 near duplicate (by batch position)
+        status[~valid] = 1  # never compared, never a partner (they are not in any bucket)
+        partner = np.full(n, -1, dtype=np.int64)
+        psim = np.zeros(n, dtype=np.float64)
+        thr = self.threshold - 1e-9
+        # 1. Earlier batches: every bucket member there is kept, so rounds only advance or hit.
         maybe = np.flatnonzero(self._seen[(sk & self._mask).astype(np.intp)])
-        qk, qr = sk[maybe], sr[maybe]
-        for run_keys, run_rows in self._runs:  # earlier batches
+        for run_keys, run_rows in self._runs:
+            if len(maybe) == 0:
+                break
+            qk, qr = sk[maybe], sr[maybe]
             lo = np.searchsorted(run_keys, qk)
-            for t in np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == qk):
-                # A row sharing a band with earlier kept rows: compare with the first few of them.
-                start = lo[t]
-                end = min(int(np.searchsorted(run_keys, qk[t], "right")), start + self.MAX_BUCKET)
-                members = run_rows[start:end]
-                pairs_i.append(members)
-                pairs_j.append(np.full(len(members), qr[t]))
-        same = np.flatnonzero(sk[1:] == sk[:-1])
-        if len(same):  # within this batch
-            brk = np.flatnonzero(sk[1:] != sk[:-1]) + 1
-            bounds = np.concatenate([[0], brk, [len(sk)]])
-            for r in np.flatnonzero(np.diff(bounds) > 1):
-                members = np.unique(sr[bounds[r]:bounds[r + 1]])
-                for m in range(1, len(members)):
-                    earlier = members[: min(m, self.MAX_BUCKET)]
-                    pairs_i.append(earlier)
-                    pairs_j.append(np.full(len(earlier), members[m]))
-        dup: dict[int, tuple[int, float]] = {}
-        if pairs_i:
-            ii, jj = np.concatenate(pairs_i), np.concatenate(pairs_j)
-            code = np.unique(ii.astype(np.int64) * (self._n + 1) + jj)
-            ii, jj = code // (self._n + 1), code % (self._n + 1)
-            sims = (self._sig_rows(ii) == self._sig_rows(jj)).mean(axis=1)
-            hit = sims >= self.threshold - 1e-9
-            ii, jj, sims = ii[hit], jj[hit], sims[hit]
-            o = np.lexsort((ii, jj))
-            for i, j, s in zip(ii[o].tolist(), jj[o].tolist(), sims[o].tolist(), strict=True):
-                if j not in dup and i not in dup:
-                    dup[j] = (i, s)
-        if dup:
-            keep = np.array([r not in dup for r in sr.tolist()], dtype=bool)
+            hi = np.minimum(np.searchsorted(run_keys, qk, "right"), lo + self.MAX_BUCKET)
+            live = np.flatnonzero(hi > lo)
+            lo, hi, qr = lo[live], hi[live], qr[live]
+            while len(qr):
+                open_ = status[qr - row0] == 0
+                lo, hi, qr = lo[open_], hi[open_], qr[open_]
+                if not len(qr):
+                    break
+                cand = run_rows[lo]
+                sims = self._hits(cand, qr)
+                hit = np.flatnonzero(sims >= thr)
+                if len(hit):
+                    # Several entries of one row may hit at once: the earliest partner wins.
+                    o = np.lexsort((cand[hit], qr[hit]))[::-1]
+                    at = qr[hit][o] - row0
+                    status[at] = 2
+                    partner[at] = cand[hit][o]
+                    psim[at] = sims[hit][o]
+                lo = lo + 1
+                more = lo < hi
+                lo, hi, qr = lo[more], hi[more], qr[more]
+        # 2. This batch: an entry's candidates are the earlier rows of its bucket, which may still
+        # be open; an entry waits on an open candidate (always an earlier row, so the earliest open
+        # row never waits and every round makes progress).
+        grp_start = np.concatenate([[0], np.flatnonzero(sk[1:] != sk[:-1]) + 1])
+        gid = np.repeat(np.arange(len(grp_start)), np.diff(np.append(grp_start, len(sk))))
+        pos = np.arange(len(sk)) - grp_start[gid]  # rank of the entry's row in its bucket
+        ent = np.flatnonzero((pos > 0) & (status[sr - row0] == 0))
+        base, lim = grp_start[gid[ent]], np.minimum(pos[ent], self.MAX_BUCKET)
+        er = sr[ent]
+        ptr = np.zeros(len(ent), dtype=np.int64)
+        while True:
+            open_ = status[er - row0] == 0
+            er, base, lim, ptr = er[open_], base[open_], lim[open_], ptr[open_]
+            # Rows of this batch with no entry left are kept (before anything waits on them).
+            rem = np.zeros(n, dtype=bool)
+            rem[er - row0] = True
+            status[(status == 0) & ~rem] = 1
+            if not len(er):
+                break
+            cand = sr[base + ptr]
+            cs = status[cand - row0]
+            skip = cs == 2
+            ptr[skip] += 1
+            ready = np.flatnonzero(cs == 1)
+            if len(ready):
+                ci, cj = cand[ready], er[ready]
+                sims = self._hits(ci, cj)
+                hit = sims >= thr
+                h = ready[hit]
+                if len(h):
+                    o = np.lexsort((cand[h], er[h]))[::-1]
+                    at = er[h][o] - row0
+                    status[at] = 2
+                    partner[at] = cand[h][o]
+                    psim[at] = sims[hit][o]
+                ptr[ready[~hit]] += 1
+            more = ptr < lim
+            er, base, lim, ptr = er[more], base[more], lim[more], ptr[more]
+        dups = np.flatnonzero(status == 2)
+        dup = {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
+        if len(dups):
+            keep = status[sr - row0] != 2
             sk, sr = sk[keep], sr[keep]
         self._insert(sk, sr)
         return dup
@@ -264,9 +304,15 @@ class NearDupIndex:
         runs.append((keys, rows))
         while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
             (k2, r2), (k1, r1) = runs.pop(), runs.pop()
-            mk, mr = np.concatenate([k1, k2]), np.concatenate([r1, r2])
-            o = np.argsort(mk, kind="stable")  # earlier rows stay first among equal keys
-            runs.append((mk[o], mr[o]))
+            # A linear merge of two sorted runs; side="right" keeps earlier rows first among equals.
+            at = np.searchsorted(k1, k2, side="right") + np.arange(len(k2))
+            mk = np.empty(len(k1) + len(k2), dtype=k1.dtype)
+            mr = np.empty(len(mk), dtype=r1.dtype)
+            other = np.ones(len(mk), dtype=bool)
+            other[at] = False
+            mk[at], mr[at] = k2, r2
+            mk[other], mr[other] = k1, r1
+            runs.append((mk, mr))
 
 
 class ScanState:
