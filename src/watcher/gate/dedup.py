@@ -34,6 +34,8 @@ _K3 = np.uint32(0xC2B2AE3D)
 _FOLD = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57 or c >= 128) else 32
               for c in range(256))
 _EMPTY = np.uint32(0xFFFFFFFF)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH1 = np.uint64(0x8080808080808080)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -164,6 +166,8 @@ class NearDupIndex:
     comparison, so the cost no longer grows with the cluster (buckets are not expanded up front)."""
 
     MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
+    ROUND = 8  # bucket members per entry per round against the index
+    PAIR_BITS = 21  # a 16 MB table of pairs already compared
     SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
 
     def __init__(self, num_perm: int, threshold: float) -> None:
@@ -171,13 +175,19 @@ class NearDupIndex:
         self.threshold = threshold
         self.need = int(np.ceil(num_perm * (threshold - 1e-9)))  # equal slots for a match
         self.bands, self.rows = choose_bands(num_perm, threshold)
+        self.min_bands = max(1, self.bands - (num_perm - self.need))
         rng = np.random.default_rng(7)
         self._r = rng.integers(1, 2**63, self.rows, dtype=np.uint64) | np.uint64(1)
         self._sig = np.empty((0, num_perm), dtype=np.uint32)  # every row's signature, grown by doubling
+        # One byte per band key, in 64-bit words; padding bytes are equal in every row, so they are
+        # left out of the count of differing bytes.
+        self._fp = np.zeros(((self.bands + 7) // 8, 0), dtype=np.uint64)  # (words, rows): 1-D gathers
         self._n = 0
         self._salt = (np.arange(self.bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted (band key, row) runs
         self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
+        self._pairs = np.full(1 << self.PAIR_BITS, -1, dtype=np.int64)
+        self._last = np.zeros(1 << self.PAIR_BITS, dtype=np.int32)
         self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
 
     def _keys(self, sig: np.ndarray) -> np.ndarray:
@@ -190,18 +200,62 @@ class NearDupIndex:
             keys ^= self._salt
         return keys
 
+    def _fingerprints(self, bk: np.ndarray) -> np.ndarray:
+        """(n, words) uint64: byte b is the top byte of band key b (mixed), zero padded."""
+        n, w = len(bk), len(self._fp)
+        with np.errstate(over="ignore"):
+            top = ((bk * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(56)).astype(np.uint8)
+        pad = np.zeros((n, 8 * w), dtype=np.uint8)
+        pad[:, : self.bands] = top
+        return pad.view(np.uint64).reshape(n, w)
+
     def _store(self, row0: int, sig: np.ndarray) -> None:
         end = row0 + len(sig)
         if end > len(self._sig):
-            grown = np.empty((max(end, 2 * len(self._sig)), self.k), dtype=np.uint32)
+            size = max(end, 2 * len(self._sig))
+            grown = np.empty((size, self.k), dtype=np.uint32)
             grown[: self._n] = self._sig[: self._n]
             self._sig = grown
+            fp = np.zeros((len(self._fp), size), dtype=np.uint64)
+            fp[:, : self._n] = self._fp[:, : self._n]
+            self._fp = fp
         self._sig[row0:end] = sig
         self._n = end
 
     def _hits(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Estimated Jaccard of row pairs (i, j): share of equal signature slots."""
-        return (self._sig[i] == self._sig[j]).sum(axis=1) / self.k
+        """Estimated Jaccard of row pairs (i, j): share of equal signature slots, 0 for pairs that
+        cannot reach the threshold. A pair at the threshold differs in at most k - need slots, so
+        at least `min_bands` of its bands are equal; each row keeps one byte per band key, and
+        counting equal bytes (a few 64-bit word operations) rules most pairs out exactly (a byte
+        may match by chance, never miss), before the full 64-slot comparison."""
+        out = np.zeros(len(i), dtype=np.float64)
+        # A row meets the same candidate through several bands: a table of pairs already compared
+        # (each compared pair missed, or its row would not still be open) skips the repeats. A slot
+        # holds the last pair hashed there, so a collision costs a comparison, never a miss.
+        code = (j.astype(np.int64) << 32) | i  # the same number for a pair in every batch
+        with np.errstate(over="ignore"):
+            slot = ((code.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.PAIR_BITS)
+                    ).astype(np.intp)
+        new = np.flatnonzero(self._pairs[slot] != code)
+        sn, cn = slot[new], code[new]
+        self._pairs[sn] = cn
+        # The same pair twice in this call: keep the one whose position landed in the slot.
+        self._last[sn] = np.arange(len(new), dtype=np.int32)
+        w = self._last[sn]
+        first = np.flatnonzero((w == np.arange(len(new))) | (cn[w] != cn))
+        if len(first) < len(new):
+            new = new[first]
+        if len(new) < len(i):
+            i, j = i[new], j[new]
+        ne = np.zeros(len(i), dtype=np.int64)
+        for fp in self._fp:
+            x = fp[i] ^ fp[j]
+            # High bit of each nonzero byte: (x | ((x & 0x7f..) + 0x7f..)) & 0x80..
+            ne += np.bitwise_count((x | ((x & _LOW7) + _LOW7)) & _HIGH1)
+        ok = np.flatnonzero(ne <= self.bands - self.min_bands)
+        if len(ok):
+            out[new[ok]] = (self._sig[i[ok]] == self._sig[j[ok]]).sum(axis=1) / self.k
+        return out
 
     def add_batch(self, row0: int, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
         """Rows row0.. with their signatures; `valid` marks rows to consider (others are skipped and
@@ -210,7 +264,9 @@ class NearDupIndex:
         idx = np.flatnonzero(valid)
         if len(idx) == 0:
             return {}
-        keys = self._keys(sig[idx]).ravel()  # row-major: (row, band)
+        bk = self._keys(sig[idx])
+        self._fp[:, idx + row0] = self._fingerprints(bk).T
+        keys = bk.ravel()  # row-major: (row, band)
         rows = np.repeat(idx + row0, self.bands)
         order = np.argsort(keys, kind="stable")
         sk, sr = keys[order], rows[order]  # sorted; equal keys keep rows in stream order
@@ -235,22 +291,30 @@ class NearDupIndex:
                 lo, hi, qr = lo[open_], hi[open_], qr[open_]
                 if not len(qr):
                     break
-                cand = run_rows[lo]
-                sims = self._hits(cand, qr)
+                # The next few members of every open entry at once: fewer, larger numpy calls.
+                cnt = np.minimum(hi - lo, self.ROUND)
+                rep = np.repeat(np.arange(len(qr)), cnt)
+                off = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                cand, qj = run_rows[lo[rep] + off], qr[rep]
+                sims = self._hits(cand, qj)
                 hit = np.flatnonzero(sims >= thr)
                 if len(hit):
                     # Several entries of one row may hit at once: the earliest partner wins.
-                    o = np.lexsort((cand[hit], qr[hit]))[::-1]
-                    at = qr[hit][o] - row0
+                    o = np.lexsort((cand[hit], qj[hit]))[::-1]
+                    at = qj[hit][o] - row0
                     status[at] = 2
                     partner[at] = cand[hit][o]
                     psim[at] = sims[hit][o]
-                lo = lo + 1
+                lo = lo + cnt
                 more = lo < hi
                 lo, hi, qr = lo[more], hi[more], qr[more]
         # 2. This batch: an entry's candidates are the earlier rows of its bucket, which may still
         # be open; an entry waits on an open candidate (always an earlier row, so the earliest open
         # row never waits and every round makes progress).
+        # Rows the index already called near duplicates are nobody's partner: leave them out.
+        if (status == 2).any():
+            live = status[sr - row0] != 2
+            sk, sr = sk[live], sr[live]
         grp_start = np.concatenate([[0], np.flatnonzero(sk[1:] != sk[:-1]) + 1])
         gid = np.repeat(np.arange(len(grp_start)), np.diff(np.append(grp_start, len(sk))))
         pos = np.arange(len(sk)) - grp_start[gid]  # rank of the entry's row in its bucket
@@ -288,7 +352,7 @@ class NearDupIndex:
             er, base, lim, ptr = er[more], base[more], lim[more], ptr[more]
         dups = np.flatnonzero(status == 2)
         dup = {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
-        if len(dups):
+        if len(dups) and len(sr):
             keep = status[sr - row0] != 2
             sk, sr = sk[keep], sr[keep]
         self._insert(sk, sr)
@@ -366,6 +430,7 @@ class Dedup:
                 [t.encode() if t.isascii() else t.lower().encode() for t in texts])
             keys = key_arr.tolist()
         alive = np.ones(n, dtype=bool)
+        dropped_before = len(st.dropped)
         seen_text, seen_id, rows = self.seen_text, self.seen_id, st.rows
         for i in range(n):
             row = row0 + i
@@ -394,4 +459,4 @@ class Dedup:
                 self.c_near.add(rows[row][0], rows[row][1], excerpt(texts[row - row0]),
                                 f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
         if self.writer is not None:
-            self.writer.commit(row0 + n, st.dropped)
+            self.writer.commit(st.dropped, len(st.dropped) != dropped_before)

@@ -83,6 +83,7 @@ from watcher.gate.export import (
     fill_empty_splits,
     trace_content,
 )
+from watcher.gate.publish import clean_leftovers, discard, new_version, publish
 from watcher.generate.jobs import make_job
 from watcher.run.files import atomic_write_json
 from watcher.run.paths import RunPaths, load_run_config
@@ -167,8 +168,9 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     cfg = cfg or load_run_config(run_dir)
     g = cfg.gate
     paths = RunPaths(run_dir, cfg.output)
-    ds, out_dir = paths.dataset, paths.gate
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ds, link = paths.dataset, paths.gate
+    clean_leftovers(link)
+    version = new_version(link)  # the whole new export and its report; swapped in at the end
     budget = token_limit(cfg)
     enabled = {
         "finish_reason": g.require_finish_stop, "nonempty": g.require_nonempty,
@@ -186,9 +188,9 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     notes: list[str] = []
     report = GateReport(run=run_dir.name, run_dir=str(run_dir), dataset=str(ds), job=cfg.job, passed=False,
                         total=0, kept=0, checks=[], exported={}, trace_style=g.trace_style,
-                        export_dir=str(out_dir) if export else "", notes=notes)
+                        export_dir=str(link) if export else "", notes=notes)
 
-    writer = ExportWriter(out_dir) if export else None
+    writer = ExportWriter(version) if export else None
     gc_was_enabled = gc.isenabled()
     # The scan creates no reference cycles, but it keeps a tuple per record alive; with the collector
     # on, its periodic full collections walk all of them again and again on large datasets.
@@ -198,6 +200,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     except BaseException:
         if writer:
             writer.abort()
+        discard(version)
         raise
     finally:
         if gc_was_enabled:
@@ -206,6 +209,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     if state is None:
         if writer:
             writer.abort()
+            for p in writer.paths:
+                p.unlink(missing_ok=True)
         reasons.append(f"dataset {ds} does not exist")
         kept_rows: dict[str, int] = {}
     else:
@@ -228,7 +233,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
                 moves = fill_empty_splits(by_split)
                 notes.append(f"moved {len(moves)} record(s) from the largest split so train, valid and test "
                              "each have one (mlx-lm needs a validation set)")
-            report.exported = writer.finish(set(), moves)
+            report.exported = writer.finish(moves)
         if report.total == 0:
             reasons.append(f"dataset {ds} has no records")
 
@@ -296,7 +301,12 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     report.reasons = reasons
     report.passed = not reasons
     report.duration_s = round(time.perf_counter() - t_start, 3)
-    atomic_write_json(RunPaths(run_dir).gate_report, report.to_dict())
+    try:
+        atomic_write_json(version / paths.gate_report.name, report.to_dict())
+        publish(link, version)
+    except BaseException:
+        discard(version)
+        raise
     return report
 
 
@@ -380,13 +390,15 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
             split = 2 if u < tshare else 1 if u < vt_share else 0
             group = getattr(rec, gfield)
             rows.append((lineno, rec.id, group, split, u))
-            dedup.add(text)
+            # The row's lines go in before dedup.add, which may end the batch and commit them.
             if writer is None:
+                dedup.add(text)
                 continue
             if rec.messages if job == "agentic" else False:
                 # mlx-lm's chat format takes `tools`, so the chat template can render the definitions.
                 ex = {"messages": rec.messages, "tools": tools[group]} if tools.get(group) else {"messages": rec.messages}
                 writer.add_lines(row, split, [enc(ex) + b"\n"])
+                dedup.add(text)
                 continue
             system = rec.system or systems.get(group)
             head = (b'{"messages":[' + ROLE_SYSTEM + enc(system) + b"}," + ROLE_USER if system
@@ -400,5 +412,6 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
                 if not out or line_n != out[0]:  # "both" with a blank natural trace: one example
                     out.append(line_n)
             writer.add_lines(row, split, out)
+            dedup.add(text)
     dedup.flush()
     return st
