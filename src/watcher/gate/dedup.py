@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from watcher.gate.checks import CheckResult, excerpt
+from watcher.gate.checks import CheckResult
 from watcher.gate.export import ExportWriter
 
 MINHASH_BATCH = 4096
@@ -48,9 +48,18 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _powers(base: int, n: int) -> np.ndarray:
+    """base**0 .. base**(n-1) mod 2**32, by doubling: p[m:2m] = p[:m] * base**m (a few vector
+    multiplies; np.cumprod over millions of uint32 is many times slower)."""
+    p = np.empty(max(n, 1), dtype=np.uint32)
+    p[0] = 1
+    m, bm = 1, base
     with np.errstate(over="ignore"):
-        return np.concatenate([np.ones(1, dtype=np.uint32),
-                               np.cumprod(np.full(n - 1, base, dtype=np.uint32), dtype=np.uint32)])
+        while m < n:
+            k = min(m, n - m)
+            np.multiply(p[:k], np.uint32(bm), out=p[m:m + k])
+            m += k
+            bm = bm * bm % 2**32
+    return p[:n]
 
 
 class MinHasher:
@@ -286,13 +295,15 @@ class NearDupIndex:
             hi = np.minimum(np.searchsorted(run_keys, qk, "right"), lo + self.MAX_BUCKET)
             live = np.flatnonzero(hi > lo)
             lo, hi, qr = lo[live], hi[live], qr[live]
+            step = 1  # most rows of a duplicate cluster hit on their first candidate
             while len(qr):
                 open_ = status[qr - row0] == 0
                 lo, hi, qr = lo[open_], hi[open_], qr[open_]
                 if not len(qr):
                     break
                 # The next few members of every open entry at once: fewer, larger numpy calls.
-                cnt = np.minimum(hi - lo, self.ROUND)
+                cnt = np.minimum(hi - lo, step)
+                step = min(2 * step, self.ROUND)
                 rep = np.repeat(np.arange(len(qr)), cnt)
                 off = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
                 cand, qj = run_rows[lo[rep] + off], qr[rep]
@@ -439,7 +450,7 @@ class Dedup:
                 if first is not None:
                     alive[i] = False
                     st.dropped.add(row)
-                    self.c_exact.add(rows[row][0], rows[row][1], excerpt(texts[i]),
+                    self.c_exact.add_text(rows[row][0], rows[row][1], texts[i],
                                      f"same text as line {rows[first][0]}")
                     continue
             if self.by_id:
@@ -448,7 +459,7 @@ class Dedup:
                 if first is not None:
                     alive[i] = False
                     st.dropped.add(row)
-                    self.c_id.add(rows[row][0], rid, excerpt(texts[i]), f"id already kept at line {rows[first][0]}")
+                    self.c_id.add_text(rows[row][0], rid, texts[i], f"id already kept at line {rows[first][0]}")
                     continue
                 seen_id[rid] = row
             if self.exact:
@@ -456,7 +467,7 @@ class Dedup:
         if st.index is not None and sig is not None and has is not None:
             for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
                 st.dropped.add(row)
-                self.c_near.add(rows[row][0], rows[row][1], excerpt(texts[row - row0]),
+                self.c_near.add_text(rows[row][0], rows[row][1], texts[row - row0],
                                 f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
         if self.writer is not None:
             self.writer.commit(st.dropped, len(st.dropped) != dropped_before)
