@@ -72,6 +72,8 @@ from watcher.gate.checks import (
     traces_problem_raw,
 )
 from watcher.gate.dedup import Dedup, NearDupIndex, ScanState
+from watcher.gate.diversity import DiversityCollector, plan_topics
+from watcher.gate.diversity import failures as diversity_failures
 from watcher.gate.export import (
     MSG_USER,
     ROLE_SYSTEM,
@@ -108,6 +110,7 @@ class GateReport:
     trace_style: str = "synth"
     export_dir: str = ""
     duration_s: float = 0.0
+    diversity: dict[str, Any] = field(default_factory=dict)  # [gate.diversity] report, when enabled
 
     def check(self, name: str) -> CheckResult:
         return next(c for c in self.checks if c.name == name)
@@ -196,7 +199,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     # on, its periodic full collections walk all of them again and again on large datasets.
     gc.disable()
     try:
-        state = _scan(ds, cfg, checks, writer, budget, notes) if ds.exists() else None
+        div = DiversityCollector(g.diversity) if g.diversity.enabled else None
+        state = _scan(ds, cfg, checks, writer, budget, div) if ds.exists() else None
     except BaseException:
         if writer:
             writer.abort()
@@ -297,6 +301,15 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     elif not g.balance or targets is None:
         bal.enabled = False
 
+    if div is not None and state is not None:
+        plan = None
+        try:
+            plan = plan_topics(make_job(cfg).items())
+        except Exception as e:  # the job's inputs (prompt list, form catalog) may be unavailable here
+            notes.append(f"diversity: no topic x tone coverage ({e})")
+        report.diversity = div.report(state.dropped, plan)
+        reasons.extend(diversity_failures(report.diversity, g.diversity))
+
     report.checks = list(checks.values())
     report.reasons = reasons
     report.passed = not reasons
@@ -311,7 +324,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
 
 
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
-          budget: int, notes: list[str]) -> ScanState:
+          budget: int, div: DiversityCollector | None) -> ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
     g = cfg.gate
     job = cfg.job
@@ -390,6 +403,8 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
             split = 2 if u < tshare else 1 if u < vt_share else 0
             group = getattr(rec, gfield)
             rows.append((lineno, rec.id, group, split, u))
+            if div is not None:
+                div.add(row, rec.id, group, rec.model, text)
             # The row's lines go in before dedup.add, which may end the batch and commit them.
             if writer is None:
                 dedup.add(text)
