@@ -18,7 +18,9 @@ from typing import Protocol
 
 from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
+from watcher.cli.export import ExportCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
+from watcher.cli.push import PushCommand
 from watcher.cli.run import RunCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
@@ -66,6 +68,8 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),
     ("gate", "quality gate and export to mlx-lm training data", GateCommand()),
+    ("export", "the gated export as a Hugging Face dataset folder (--hf DIR)", ExportCommand()),
+    ("push", "upload the Hugging Face dataset folder to the Hub (HF_TOKEN)", PushCommand()),
     ("train", "mlx-lm LoRA training on the gated export, then evaluation", TrainCommand()),
     ("verify", "score one poem against a form", VerifyCommand()),
     ("forms", "list the verifier's forms", FormsCommand()),
