@@ -55,7 +55,8 @@ def run_gate_cli(args: argparse.Namespace) -> int:
     if override is not None:
         # --config supplies the [gate] table only; the job and its targets stay the run's own.
         cfg = cfg.model_copy(update={"gate": override.gate})
-    rep = run_gate(run_dir, cfg)
+    against = [find_run(name, runs_root(override)) for name in getattr(args, "against", None) or []]
+    rep = run_gate(run_dir, cfg, against=against)
     if getattr(args, "json", False):
         print(orjson.dumps(rep.to_dict()).decode())
     else:

@@ -39,6 +39,8 @@ class GateCommand:
         parser.add_argument("--run", help="run name (default: the newest run)")
         parser.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument("--against", nargs="+", metavar="RUN", default=[],
+                            help="earlier runs whose exports count for near duplicates too")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.cli.gate import run_gate_cli

@@ -197,6 +197,7 @@ class NearDupIndex:
         self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
         self._pairs = np.full(1 << self.PAIR_BITS, -1, dtype=np.int64)
         self._last = np.zeros(1 << self.PAIR_BITS, dtype=np.int32)
+        self._lookup_only = False
         self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
 
     def _keys(self, sig: np.ndarray) -> np.ndarray:
@@ -245,7 +246,7 @@ class NearDupIndex:
         with np.errstate(over="ignore"):
             slot = ((code.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.PAIR_BITS)
                     ).astype(np.intp)
-        new = np.flatnonzero(self._pairs[slot] != code)
+        new = np.flatnonzero(self._pairs[slot] != code) if not self._lookup_only else np.arange(len(i))
         sn, cn = slot[new], code[new]
         self._pairs[sn] = cn
         # The same pair twice in this call: keep the one whose position landed in the slot.
@@ -265,6 +266,19 @@ class NearDupIndex:
         if len(ok):
             out[new[ok]] = (self._sig[i[ok]] == self._sig[j[ok]]).sum(axis=1) / self.k
         return out
+
+    def match(self, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
+        """Look a batch up without adding it (`--against`: earlier runs' exports): {position in the
+        batch: (indexed row, estimated Jaccard)}. The batch sits above the indexed rows only for
+        the lookup, and the table of compared pairs is bypassed, since those rows are reused."""
+        row0, n = self._n, len(sig)
+        self._lookup_only = True
+        try:
+            hits = self.add_batch(row0, sig, valid)
+        finally:
+            self._lookup_only = False
+            self._n = row0
+        return {r - row0: v for r, v in hits.items() if 0 <= r - row0 < n}
 
     def add_batch(self, row0: int, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
         """Rows row0.. with their signatures; `valid` marks rows to consider (others are skipped and
@@ -319,6 +333,9 @@ class NearDupIndex:
                 lo = lo + cnt
                 more = lo < hi
                 lo, hi, qr = lo[more], hi[more], qr[more]
+        if self._lookup_only:
+            dups = np.flatnonzero(status == 2)
+            return {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
         # 2. This batch: an entry's candidates are the earlier rows of its bucket, which may still
         # be open; an entry waits on an open candidate (always an earlier row, so the earliest open
         # row never waits and every round makes progress).
@@ -420,6 +437,7 @@ class Dedup:
         self.seen_id: dict[str, int] = {}
         self.first_row = 0
         self.texts: list[str] = []
+        self.against: Any = None  # an AgainstIndex (gate/against.py): earlier runs' exports
 
     def add(self, text: str) -> None:
         self.texts.append(text)
@@ -464,6 +482,13 @@ class Dedup:
                 seen_id[rid] = row
             if self.exact:
                 seen_text[keys[i]] = row
+        if self.against is not None and sig is not None and has is not None:
+            for pos, (other, sim) in sorted(self.against.index.match(sig, has & alive).items()):
+                alive[pos] = False
+                st.dropped.add(row0 + pos)
+                run, rid = self.against.source(other)
+                self.c_near.add_text(rows[row0 + pos][0], rows[row0 + pos][1], texts[pos],
+                                     f"≈{sim:.2f} of run {run} (id {rid})")
         if st.index is not None and sig is not None and has is not None:
             for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
                 st.dropped.add(row)

@@ -60,6 +60,7 @@ import msgspec
 
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
+from watcher.gate.against import AgainstIndex
 from watcher.gate.checks import (
     CHECKS,
     CheckResult,
@@ -164,8 +165,10 @@ def group_targets(cfg: RunConfig) -> tuple[dict[str, int] | None, str | None]:
     return None, "balance skipped: no targets for this job"
 
 
-def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -> GateReport:
-    """Gate the run's dataset, write `gate/report.json` (always) and, with `export`, the splits."""
+def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
+             against: list[Path] | None = None) -> GateReport:
+    """Gate the run's dataset, write `gate/report.json` (always) and, with `export`, the splits.
+    `against`: earlier runs whose exports this run's records must not nearly duplicate."""
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
@@ -200,7 +203,12 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     gc.disable()
     try:
         div = DiversityCollector(g.diversity) if g.diversity.enabled else None
-        state = _scan(ds, cfg, checks, writer, budget, div) if ds.exists() else None
+        other = None
+        if against:
+            other = AgainstIndex(list(against), g.near_duplicate_permutations, g.near_duplicate_threshold)
+            notes.append(f"near duplicates also checked against {other.size} exported example(s) of "
+                         + ", ".join(p.name for p in against))
+        state = _scan(ds, cfg, checks, writer, budget, div, other) if ds.exists() else None
     except BaseException:
         if writer:
             writer.abort()
@@ -324,7 +332,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
 
 
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
-          budget: int, div: DiversityCollector | None) -> ScanState:
+          budget: int, div: DiversityCollector | None, other: AgainstIndex | None = None) -> ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
     g = cfg.gate
     job = cfg.job
@@ -333,6 +341,7 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
     index = NearDupIndex(g.near_duplicate_permutations, g.near_duplicate_threshold) if g.near_duplicates else None
     st = ScanState(ds, index)
     dedup = Dedup(st, g, checks, writer)
+    dedup.against = other
     min_score = cfg.min_score - 1e-9
     c_partial, c_json, c_schema = checks["partial_tail"], checks["valid_json"], checks["schema"]
     c_finish, c_empty, c_score = checks["finish_reason"], checks["nonempty"], checks["min_score"]
