@@ -204,6 +204,9 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
     try:
         div = DiversityCollector(g.diversity) if g.diversity.enabled else None
         other = None
+        if against and any(p.resolve() == run_dir.resolve() for p in against):
+            notes.append("--against: the run itself left out (its own export is what this gate replaces)")
+            against = [p for p in against if p.resolve() != run_dir.resolve()]
         if against:
             other = AgainstIndex(list(against), g.near_duplicate_permutations, g.near_duplicate_threshold)
             notes.append(f"near duplicates also checked against {other.size} exported example(s) of "
