@@ -135,6 +135,18 @@ class AbaJob(_Strict):
     max_prompts: int = Field(0, ge=0, description="use only the first N prompts of the list, 0 = all")
 
 
+class DiversityConfig(_Strict):
+    """`[gate.diversity]`: the diversity report (off by default: it builds the job's plan for the
+    topic x tone coverage) and its thresholds (each off at its default)."""
+    enabled: bool = False
+    sample: int = Field(1000, ge=10, description="kept records per group and per model the text figures use")
+    top: int = Field(5, ge=1, le=50, description="most repeated first lines and openings listed")
+    min_distinct_1: float = Field(0.0, ge=0, le=1, description="fail below this distinct-1 ratio in any group")
+    min_distinct_2: float = Field(0.0, ge=0, le=1, description="fail below this distinct-2 ratio in any group")
+    max_first_line_share: float = Field(1.0, ge=0, le=1, description="fail when one first line is more of a group")
+    min_coverage: float = Field(0.0, ge=0, le=1, description="fail below this share of planned topic x tone pairs")
+
+
 class GateConfig(_Strict):
     require_finish_stop: bool = True
     require_nonempty: bool = True
@@ -156,6 +168,7 @@ class GateConfig(_Strict):
     min_pass_share: float = Field(0.5, ge=0, le=1, description="gate fails when fewer records survive")
     max_corrupt_share: float = Field(0.01, ge=0, le=1,
                                      description="gate fails when more lines are invalid JSON or off-schema")
+    diversity: DiversityConfig = Field(default_factory=DiversityConfig)
 
     @model_validator(mode="after")
     def _splits(self) -> GateConfig:

@@ -57,7 +57,7 @@ class Served:
     """A `watcher serve` subprocess; `url` once it printed its ready line."""
 
     def __init__(self, run_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "watcher.cli.main", "serve", "--run", str(run_dir),
+        self.proc = subprocess.Popen([sys.executable, "-m", "watcher.cli.main", "serve", "--run-dir", str(run_dir),
                                       "--port", "0", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
         line = self.proc.stdout.readline()
@@ -127,7 +127,7 @@ def test_headless_metrics_port_serves_while_the_run_works(finished_run):
 @pytest.mark.slow
 def test_metrics_equal_status_json(finished_run):
     run_dir, _ = finished_run
-    status = json.loads(cli("status", "--run", str(run_dir), "--json", cwd=run_dir).stdout)
+    status = json.loads(cli("status", "--run-dir", str(run_dir), "--json", cwd=run_dir).stdout)
     served = Served(run_dir)
     try:
         resp = httpx.get(served.url + "metrics", timeout=10)
@@ -156,7 +156,7 @@ def test_metrics_equal_status_json(finished_run):
 def test_public_bind_needs_a_token(finished_run):
     run_dir, _ = finished_run
     env = {k: v for k, v in os.environ.items() if k != "WATCHER_SERVE_TOKEN"}
-    r = cli("serve", "--run", str(run_dir), "--host", "0.0.0.0", "--port", "0", cwd=run_dir, env=env, timeout=20)
+    r = cli("serve", "--run-dir", str(run_dir), "--host", "0.0.0.0", "--port", "0", cwd=run_dir, env=env, timeout=20)
     assert r.returncode == EXIT_USAGE
     assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1 and "--token" in r.stderr
 

@@ -10,7 +10,15 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
-from watcher.run.paths import RunPaths, load_run_config, runs_root, select_run
+from watcher.run.paths import (
+    RunPaths,
+    check_run_name,
+    find_run,
+    load_run_config,
+    open_run_dir,
+    runs_root,
+    select_run,
+)
 
 
 def format_report(rep: GateReport) -> str:
@@ -56,7 +64,11 @@ def run_gate_cli(args: argparse.Namespace) -> int:
     if override is not None:
         # --config supplies the [gate] table only; the job and its targets stay the run's own.
         cfg = cfg.model_copy(update={"gate": override.gate})
-    rep = run_gate(run_dir, cfg)
+    root = runs_root(override, getattr(args, "runs_dir", None))
+    # Earlier runs by name under the runs folder, or by the path of a run directory.
+    against = [open_run_dir(a) if "/" in a else find_run(check_run_name(a), root)
+               for a in getattr(args, "against", None) or []]
+    rep = run_gate(run_dir, cfg, against=against)
     if getattr(args, "json", False):
         print(orjson.dumps(rep.to_dict()).decode())
     else:

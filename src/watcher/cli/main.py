@@ -19,9 +19,11 @@ from typing import Protocol
 
 from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
+from watcher.cli.export import ExportCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
 from watcher.cli.init import InitCommand
 from watcher.cli.options import add_run_dir_flags
+from watcher.cli.push import PushCommand
 from watcher.cli.run import RunCommand
 from watcher.cli.serve import ServeCommand
 from watcher.cli.sim import SimCommand
@@ -42,6 +44,8 @@ class GateCommand:
         add_run_dir_flags(parser)
         parser.add_argument("--config", help="run config to take [gate] settings from (default: the run's own)")
         parser.add_argument("--json", action="store_true", help="print the gate report as JSON")
+        parser.add_argument("--against", nargs="+", metavar="RUN", default=[],
+                            help="earlier runs whose exports count for near duplicates too")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from watcher.cli.gate import run_gate_cli
@@ -74,6 +78,8 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),
     ("gate", "quality gate and export to mlx-lm training data", GateCommand()),
+    ("export", "the gated export as a Hugging Face dataset folder (--hf DIR)", ExportCommand()),
+    ("push", "upload the Hugging Face dataset folder to the Hub (HF_TOKEN)", PushCommand()),
     ("train", "mlx-lm LoRA training on the gated export, then evaluation", TrainCommand()),
     ("verify", "score one poem against a form", VerifyCommand()),
     ("forms", "list the verifier's forms", FormsCommand()),

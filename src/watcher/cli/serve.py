@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from watcher.cli.options import add_run_dir_flags
 from watcher.errors import EXIT_OK, EXIT_USAGE
 
 
@@ -21,6 +22,7 @@ class ServeCommand:
 
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--run", help="run name (default: the newest run)")
+        add_run_dir_flags(parser)
         parser.add_argument("--host", default="127.0.0.1",
                             help="address to bind (default 127.0.0.1; any other needs --token)")
         parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -33,7 +35,7 @@ class ServeCommand:
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.session:
             return run_session(Path(args.session), read_only=args.read_only)
-        from watcher.run.paths import find_run
+        from watcher.run.paths import runs_root, select_run
         from watcher.serve.metrics import RunMetrics
         from watcher.serve.server import TOKEN_ENV, WatcherServer, is_loopback
 
@@ -43,7 +45,7 @@ class ServeCommand:
             print(f"watcher: serving on {args.host} lets anyone who reaches it pause, stop and train; "
                   f"fix: pass --token SECRET (or set {TOKEN_ENV}), or bind 127.0.0.1", file=sys.stderr)
             return EXIT_USAGE
-        run_dir = find_run(args.run).resolve()
+        run_dir = select_run(args.run, args.run_dir, runs_root(None, args.runs_dir)).resolve()
         command = shlex.join([sys.executable, "-m", "watcher.cli.main", "serve", "--session", str(run_dir),
                               *(["--read-only"] if args.read_only else [])])
         server = WatcherServer(command, host=args.host, port=args.port, title=f"watcher · {run_dir.name}",

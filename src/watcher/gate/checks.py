@@ -49,6 +49,15 @@ class CheckResult:
             self.examples.append({"line": line, "id": rec_id, "excerpt": excerpt, "why": why})
 
 
+    def add_text(self, line: int, rec_id: str | None, text: str, why: str) -> None:
+        """`add` with the excerpt made only while examples are still collected (duplicates can be
+        most of a dataset)."""
+        if len(self.examples) < MAX_EXAMPLES:
+            self.add(line, rec_id, excerpt(text), why)
+        else:
+            self.count += 1
+
+
 def excerpt(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from watcher.gate.checks import CheckResult, excerpt
+from watcher.gate.checks import CheckResult
 from watcher.gate.export import ExportWriter
 
 MINHASH_BATCH = 4096
@@ -34,6 +34,8 @@ _K3 = np.uint32(0xC2B2AE3D)
 _FOLD = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57 or c >= 128) else 32
               for c in range(256))
 _EMPTY = np.uint32(0xFFFFFFFF)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH1 = np.uint64(0x8080808080808080)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -46,9 +48,18 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _powers(base: int, n: int) -> np.ndarray:
+    """base**0 .. base**(n-1) mod 2**32, by doubling: p[m:2m] = p[:m] * base**m (a few vector
+    multiplies; np.cumprod over millions of uint32 is many times slower)."""
+    p = np.empty(max(n, 1), dtype=np.uint32)
+    p[0] = 1
+    m, bm = 1, base
     with np.errstate(over="ignore"):
-        return np.concatenate([np.ones(1, dtype=np.uint32),
-                               np.cumprod(np.full(n - 1, base, dtype=np.uint32), dtype=np.uint32)])
+        while m < n:
+            k = min(m, n - m)
+            np.multiply(p[:k], np.uint32(bm), out=p[m:m + k])
+            m += k
+            bm = bm * bm % 2**32
+    return p[:n]
 
 
 class MinHasher:
@@ -156,23 +167,37 @@ class NearDupIndex:
     """Near-duplicate lookups in stream order, batch by batch, so duplicates are known before their
     batch is exported. Kept rows' LSH band keys live in sorted runs per band (merged like an LSM
     tree, so inserting stays O(log n) amortised); a candidate is confirmed by the share of equal
-    signature slots (the Jaccard estimate) before it counts. Greedy: first kept wins."""
+    signature slots (the Jaccard estimate) before it counts. Greedy: first kept wins.
+
+    A row needs one confirmed match to be a near duplicate, so candidates are tried in rounds: each
+    round compares every still-open (row, band) entry with its next bucket member, and a row leaves
+    as soon as one comparison hits. In a big duplicate cluster almost every row hits on its first
+    comparison, so the cost no longer grows with the cluster (buckets are not expanded up front)."""
 
     MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
+    ROUND = 8  # bucket members per entry per round against the index
+    PAIR_BITS = 21  # a 16 MB table of pairs already compared
     SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
 
     def __init__(self, num_perm: int, threshold: float) -> None:
         self.k = num_perm
         self.threshold = threshold
+        self.need = int(np.ceil(num_perm * (threshold - 1e-9)))  # equal slots for a match
         self.bands, self.rows = choose_bands(num_perm, threshold)
+        self.min_bands = max(1, self.bands - (num_perm - self.need))
         rng = np.random.default_rng(7)
         self._r = rng.integers(1, 2**63, self.rows, dtype=np.uint64) | np.uint64(1)
-        self._chunks: list[np.ndarray] = []  # signatures per batch
-        self._starts: list[int] = []  # first row of each chunk
+        self._sig = np.empty((0, num_perm), dtype=np.uint32)  # every row's signature, grown by doubling
+        # One byte per band key, in 64-bit words; padding bytes are equal in every row, so they are
+        # left out of the count of differing bytes.
+        self._fp = np.zeros(((self.bands + 7) // 8, 0), dtype=np.uint64)  # (words, rows): 1-D gathers
         self._n = 0
         self._salt = (np.arange(self.bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted (band key, row) runs
         self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
+        self._pairs = np.full(1 << self.PAIR_BITS, -1, dtype=np.int64)
+        self._last = np.zeros(1 << self.PAIR_BITS, dtype=np.int32)
+        self._lookup_only = False
         self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
 
     def _keys(self, sig: np.ndarray) -> np.ndarray:
@@ -185,20 +210,75 @@ class NearDupIndex:
             keys ^= self._salt
         return keys
 
-    def _store(self, row0: int, sig: np.ndarray) -> None:
-        """Keep the batch's signatures as one chunk: no growing array to copy."""
-        self._starts.append(row0)
-        self._chunks.append(sig)
-        self._n = row0 + len(sig)
+    def _fingerprints(self, bk: np.ndarray) -> np.ndarray:
+        """(n, words) uint64: byte b is the top byte of band key b (mixed), zero padded."""
+        n, w = len(bk), len(self._fp)
+        with np.errstate(over="ignore"):
+            top = ((bk * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(56)).astype(np.uint8)
+        pad = np.zeros((n, 8 * w), dtype=np.uint8)
+        pad[:, : self.bands] = top
+        return pad.view(np.uint64).reshape(n, w)
 
-    def _sig_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Signatures of any earlier rows, gathered chunk by chunk."""
-        which = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
-        out = np.empty((len(rows), self.k), dtype=np.uint32)
-        for c in np.unique(which).tolist():
-            m = which == c
-            out[m] = self._chunks[c][rows[m] - self._starts[c]]
+    def _store(self, row0: int, sig: np.ndarray) -> None:
+        end = row0 + len(sig)
+        if end > len(self._sig):
+            size = max(end, 2 * len(self._sig))
+            grown = np.empty((size, self.k), dtype=np.uint32)
+            grown[: self._n] = self._sig[: self._n]
+            self._sig = grown
+            fp = np.zeros((len(self._fp), size), dtype=np.uint64)
+            fp[:, : self._n] = self._fp[:, : self._n]
+            self._fp = fp
+        self._sig[row0:end] = sig
+        self._n = end
+
+    def _hits(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard of row pairs (i, j): share of equal signature slots, 0 for pairs that
+        cannot reach the threshold. A pair at the threshold differs in at most k - need slots, so
+        at least `min_bands` of its bands are equal; each row keeps one byte per band key, and
+        counting equal bytes (a few 64-bit word operations) rules most pairs out exactly (a byte
+        may match by chance, never miss), before the full 64-slot comparison."""
+        out = np.zeros(len(i), dtype=np.float64)
+        # A row meets the same candidate through several bands: a table of pairs already compared
+        # (each compared pair missed, or its row would not still be open) skips the repeats. A slot
+        # holds the last pair hashed there, so a collision costs a comparison, never a miss.
+        code = (j.astype(np.int64) << 32) | i  # the same number for a pair in every batch
+        with np.errstate(over="ignore"):
+            slot = ((code.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.PAIR_BITS)
+                    ).astype(np.intp)
+        new = np.flatnonzero(self._pairs[slot] != code) if not self._lookup_only else np.arange(len(i))
+        sn, cn = slot[new], code[new]
+        self._pairs[sn] = cn
+        # The same pair twice in this call: keep the one whose position landed in the slot.
+        self._last[sn] = np.arange(len(new), dtype=np.int32)
+        w = self._last[sn]
+        first = np.flatnonzero((w == np.arange(len(new))) | (cn[w] != cn))
+        if len(first) < len(new):
+            new = new[first]
+        if len(new) < len(i):
+            i, j = i[new], j[new]
+        ne = np.zeros(len(i), dtype=np.int64)
+        for fp in self._fp:
+            x = fp[i] ^ fp[j]
+            # High bit of each nonzero byte: (x | ((x & 0x7f..) + 0x7f..)) & 0x80..
+            ne += np.bitwise_count((x | ((x & _LOW7) + _LOW7)) & _HIGH1)
+        ok = np.flatnonzero(ne <= self.bands - self.min_bands)
+        if len(ok):
+            out[new[ok]] = (self._sig[i[ok]] == self._sig[j[ok]]).sum(axis=1) / self.k
         return out
+
+    def match(self, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
+        """Look a batch up without adding it (`--against`: earlier runs' exports): {position in the
+        batch: (indexed row, estimated Jaccard)}. The batch sits above the indexed rows only for
+        the lookup, and the table of compared pairs is bypassed, since those rows are reused."""
+        row0, n = self._n, len(sig)
+        self._lookup_only = True
+        try:
+            hits = self.add_batch(row0, sig, valid)
+        finally:
+            self._lookup_only = False
+            self._n = row0
+        return {r - row0: v for r, v in hits.items() if 0 <= r - row0 < n}
 
     def add_batch(self, row0: int, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
         """Rows row0.. with their signatures; `valid` marks rows to consider (others are skipped and
@@ -207,49 +287,101 @@ class NearDupIndex:
         idx = np.flatnonzero(valid)
         if len(idx) == 0:
             return {}
-        keys = self._keys(sig[idx]).ravel()  # row-major: (row, band)
+        bk = self._keys(sig[idx])
+        self._fp[:, idx + row0] = self._fingerprints(bk).T
+        keys = bk.ravel()  # row-major: (row, band)
         rows = np.repeat(idx + row0, self.bands)
         order = np.argsort(keys, kind="stable")
-        sk, sr = keys[order], rows[order]  # sorted needles: searchsorted walks each run once
-        pairs_i: list[np.ndarray] = []
-        pairs_j: list[np.ndarray] = []
-        # A map of the kept keys' low bits filters the needles: only the few that may be in the
-        # index (real bucket mates and a few % false positives) are searched in the sorted runs.
+        sk, sr = keys[order], rows[order]  # sorted; equal keys keep rows in stream order
+        n = len(sig)
+        status = np.zeros(n, dtype=np.int8)  # 0 open, 1 kept, 2 near duplicate (by batch position)
+        status[~valid] = 1  # never compared, never a partner (they are not in any bucket)
+        partner = np.full(n, -1, dtype=np.int64)
+        psim = np.zeros(n, dtype=np.float64)
+        thr = self.threshold - 1e-9
+        # 1. Earlier batches: every bucket member there is kept, so rounds only advance or hit.
         maybe = np.flatnonzero(self._seen[(sk & self._mask).astype(np.intp)])
-        qk, qr = sk[maybe], sr[maybe]
-        for run_keys, run_rows in self._runs:  # earlier batches
+        for run_keys, run_rows in self._runs:
+            if len(maybe) == 0:
+                break
+            qk, qr = sk[maybe], sr[maybe]
             lo = np.searchsorted(run_keys, qk)
-            for t in np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == qk):
-                # A row sharing a band with earlier kept rows: compare with the first few of them.
-                start = lo[t]
-                end = min(int(np.searchsorted(run_keys, qk[t], "right")), start + self.MAX_BUCKET)
-                members = run_rows[start:end]
-                pairs_i.append(members)
-                pairs_j.append(np.full(len(members), qr[t]))
-        same = np.flatnonzero(sk[1:] == sk[:-1])
-        if len(same):  # within this batch
-            brk = np.flatnonzero(sk[1:] != sk[:-1]) + 1
-            bounds = np.concatenate([[0], brk, [len(sk)]])
-            for r in np.flatnonzero(np.diff(bounds) > 1):
-                members = np.unique(sr[bounds[r]:bounds[r + 1]])
-                for m in range(1, len(members)):
-                    earlier = members[: min(m, self.MAX_BUCKET)]
-                    pairs_i.append(earlier)
-                    pairs_j.append(np.full(len(earlier), members[m]))
-        dup: dict[int, tuple[int, float]] = {}
-        if pairs_i:
-            ii, jj = np.concatenate(pairs_i), np.concatenate(pairs_j)
-            code = np.unique(ii.astype(np.int64) * (self._n + 1) + jj)
-            ii, jj = code // (self._n + 1), code % (self._n + 1)
-            sims = (self._sig_rows(ii) == self._sig_rows(jj)).mean(axis=1)
-            hit = sims >= self.threshold - 1e-9
-            ii, jj, sims = ii[hit], jj[hit], sims[hit]
-            o = np.lexsort((ii, jj))
-            for i, j, s in zip(ii[o].tolist(), jj[o].tolist(), sims[o].tolist(), strict=True):
-                if j not in dup and i not in dup:
-                    dup[j] = (i, s)
-        if dup:
-            keep = np.array([r not in dup for r in sr.tolist()], dtype=bool)
+            hi = np.minimum(np.searchsorted(run_keys, qk, "right"), lo + self.MAX_BUCKET)
+            live = np.flatnonzero(hi > lo)
+            lo, hi, qr = lo[live], hi[live], qr[live]
+            step = 1  # most rows of a duplicate cluster hit on their first candidate
+            while len(qr):
+                open_ = status[qr - row0] == 0
+                lo, hi, qr = lo[open_], hi[open_], qr[open_]
+                if not len(qr):
+                    break
+                # The next few members of every open entry at once: fewer, larger numpy calls.
+                cnt = np.minimum(hi - lo, step)
+                step = min(2 * step, self.ROUND)
+                rep = np.repeat(np.arange(len(qr)), cnt)
+                off = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                cand, qj = run_rows[lo[rep] + off], qr[rep]
+                sims = self._hits(cand, qj)
+                hit = np.flatnonzero(sims >= thr)
+                if len(hit):
+                    # Several entries of one row may hit at once: the earliest partner wins.
+                    o = np.lexsort((cand[hit], qj[hit]))[::-1]
+                    at = qj[hit][o] - row0
+                    status[at] = 2
+                    partner[at] = cand[hit][o]
+                    psim[at] = sims[hit][o]
+                lo = lo + cnt
+                more = lo < hi
+                lo, hi, qr = lo[more], hi[more], qr[more]
+        if self._lookup_only:
+            dups = np.flatnonzero(status == 2)
+            return {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
+        # 2. This batch: an entry's candidates are the earlier rows of its bucket, which may still
+        # be open; an entry waits on an open candidate (always an earlier row, so the earliest open
+        # row never waits and every round makes progress).
+        # Rows the index already called near duplicates are nobody's partner: leave them out.
+        if (status == 2).any():
+            live = status[sr - row0] != 2
+            sk, sr = sk[live], sr[live]
+        grp_start = np.concatenate([[0], np.flatnonzero(sk[1:] != sk[:-1]) + 1])
+        gid = np.repeat(np.arange(len(grp_start)), np.diff(np.append(grp_start, len(sk))))
+        pos = np.arange(len(sk)) - grp_start[gid]  # rank of the entry's row in its bucket
+        ent = np.flatnonzero((pos > 0) & (status[sr - row0] == 0))
+        base, lim = grp_start[gid[ent]], np.minimum(pos[ent], self.MAX_BUCKET)
+        er = sr[ent]
+        ptr = np.zeros(len(ent), dtype=np.int64)
+        while True:
+            open_ = status[er - row0] == 0
+            er, base, lim, ptr = er[open_], base[open_], lim[open_], ptr[open_]
+            # Rows of this batch with no entry left are kept (before anything waits on them).
+            rem = np.zeros(n, dtype=bool)
+            rem[er - row0] = True
+            status[(status == 0) & ~rem] = 1
+            if not len(er):
+                break
+            cand = sr[base + ptr]
+            cs = status[cand - row0]
+            skip = cs == 2
+            ptr[skip] += 1
+            ready = np.flatnonzero(cs == 1)
+            if len(ready):
+                ci, cj = cand[ready], er[ready]
+                sims = self._hits(ci, cj)
+                hit = sims >= thr
+                h = ready[hit]
+                if len(h):
+                    o = np.lexsort((cand[h], er[h]))[::-1]
+                    at = er[h][o] - row0
+                    status[at] = 2
+                    partner[at] = cand[h][o]
+                    psim[at] = sims[hit][o]
+                ptr[ready[~hit]] += 1
+            more = ptr < lim
+            er, base, lim, ptr = er[more], base[more], lim[more], ptr[more]
+        dups = np.flatnonzero(status == 2)
+        dup = {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
+        if len(dups) and len(sr):
+            keep = status[sr - row0] != 2
             sk, sr = sk[keep], sr[keep]
         self._insert(sk, sr)
         return dup
@@ -264,9 +396,15 @@ class NearDupIndex:
         runs.append((keys, rows))
         while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
             (k2, r2), (k1, r1) = runs.pop(), runs.pop()
-            mk, mr = np.concatenate([k1, k2]), np.concatenate([r1, r2])
-            o = np.argsort(mk, kind="stable")  # earlier rows stay first among equal keys
-            runs.append((mk[o], mr[o]))
+            # A linear merge of two sorted runs; side="right" keeps earlier rows first among equals.
+            at = np.searchsorted(k1, k2, side="right") + np.arange(len(k2))
+            mk = np.empty(len(k1) + len(k2), dtype=k1.dtype)
+            mr = np.empty(len(mk), dtype=r1.dtype)
+            other = np.ones(len(mk), dtype=bool)
+            other[at] = False
+            mk[at], mr[at] = k2, r2
+            mk[other], mr[other] = k1, r1
+            runs.append((mk, mr))
 
 
 class ScanState:
@@ -299,6 +437,7 @@ class Dedup:
         self.seen_id: dict[str, int] = {}
         self.first_row = 0
         self.texts: list[str] = []
+        self.against: Any = None  # an AgainstIndex (gate/against.py): earlier runs' exports
 
     def add(self, text: str) -> None:
         self.texts.append(text)
@@ -320,6 +459,7 @@ class Dedup:
                 [t.encode() if t.isascii() else t.lower().encode() for t in texts])
             keys = key_arr.tolist()
         alive = np.ones(n, dtype=bool)
+        dropped_before = len(st.dropped)
         seen_text, seen_id, rows = self.seen_text, self.seen_id, st.rows
         for i in range(n):
             row = row0 + i
@@ -328,7 +468,7 @@ class Dedup:
                 if first is not None:
                     alive[i] = False
                     st.dropped.add(row)
-                    self.c_exact.add(rows[row][0], rows[row][1], excerpt(texts[i]),
+                    self.c_exact.add_text(rows[row][0], rows[row][1], texts[i],
                                      f"same text as line {rows[first][0]}")
                     continue
             if self.by_id:
@@ -337,15 +477,22 @@ class Dedup:
                 if first is not None:
                     alive[i] = False
                     st.dropped.add(row)
-                    self.c_id.add(rows[row][0], rid, excerpt(texts[i]), f"id already kept at line {rows[first][0]}")
+                    self.c_id.add_text(rows[row][0], rid, texts[i], f"id already kept at line {rows[first][0]}")
                     continue
                 seen_id[rid] = row
             if self.exact:
                 seen_text[keys[i]] = row
+        if self.against is not None and sig is not None and has is not None:
+            for pos, (other, sim) in sorted(self.against.index.match(sig, has & alive).items()):
+                alive[pos] = False
+                st.dropped.add(row0 + pos)
+                run, rid = self.against.source(other)
+                self.c_near.add_text(rows[row0 + pos][0], rows[row0 + pos][1], texts[pos],
+                                     f"≈{sim:.2f} of run {run} (id {rid})")
         if st.index is not None and sig is not None and has is not None:
             for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
                 st.dropped.add(row)
-                self.c_near.add(rows[row][0], rows[row][1], excerpt(texts[row - row0]),
+                self.c_near.add_text(rows[row][0], rows[row][1], texts[row - row0],
                                 f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
         if self.writer is not None:
-            self.writer.commit(row0 + n, st.dropped)
+            self.writer.commit(st.dropped, len(st.dropped) != dropped_before)

@@ -1,8 +1,8 @@
 """Training export of gated records in mlx-lm's chat format, split train/valid/test by id hash.
 
-Lines are streamed to temporary files while the gate reads the dataset; near duplicates are only
-known at the end, so `finish()` drops their lines (and moves a record into an empty valid/test
-split) in one byte-copy pass, then renames each file into place. Readers never see a partial file.
+Lines are streamed into a fresh version directory while the gate reads the dataset, batch by batch
+once the batch's duplicates are known; `finish()` only rewrites the files when a record must move
+into an empty valid/test split. `watcher.gate.publish` swaps the directory in with its report.
 """
 
 from __future__ import annotations
@@ -58,96 +58,79 @@ def chat_lines(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
 
 
 class ExportWriter:
-    """Streams example lines per split to temp files; `finish()` makes the final files."""
+    """Streams example lines per split into the final files of a fresh version directory (nobody
+    reads it before `publish`); `finish()` only rewrites when records must move between splits."""
 
     FLUSH_LINES = 4096
 
     def __init__(self, out_dir: Path) -> None:
         self.dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
-        tag = f"{os.getpid()}"
-        self.tmp = [out_dir / f".{s}.jsonl.{tag}.tmp" for s in SPLITS]
-        self.files = [open(p, "wb") for p in self.tmp]  # noqa: SIM115 - closed in finish/abort
+        self.paths = [out_dir / f"{s}.jsonl" for s in SPLITS]
+        self.files = [open(p, "wb") for p in self.paths]  # noqa: SIM115 - closed in finish/abort
         self.bufs: list[list[bytes]] = [[], [], []]
-        self.buf_bytes = [0, 0, 0]  # lines buffered per split
         self.line_rows = [array("q"), array("q"), array("q")]  # the record row of each line written
-        self.pending: list[tuple[int, int, list[bytes]]] = []  # (row, split, lines) awaiting commit()
+        # Lines of the current batch per split, and their rows: held until commit().
+        self.pend_lines: list[list[bytes]] = [[], [], []]
+        self.pend_rows: list[list[int]] = [[], [], []]
 
     def add_lines(self, row: int, split: int, lines: list[bytes]) -> None:
         """One record row's whole example lines (newline included); held until commit()."""
-        self.pending.append((row, split, lines))
+        self.pend_lines[split].extend(lines)
+        self.pend_rows[split].extend([row] * len(lines))
 
-    def commit(self, upto: int | None = None, drop: set[int] | dict[int, Any] | None = None) -> None:
-        """Write pending rows below `upto` (all when None), except those in `drop`."""
-        pending = self.pending
-        cut = len(pending)
-        if upto is not None:
-            cut = next((i for i, p in enumerate(pending) if p[0] >= upto), cut)
-        drop = drop or {}
-        bufs, line_rows, sizes = self.bufs, self.line_rows, self.buf_bytes
-        for row, split, lines in pending[:cut]:
-            if row in drop:
-                continue
-            buf = bufs[split]
-            for line in lines:
-                buf.append(line)
-                line_rows[split].append(row)
-                sizes[split] += 1
-        del pending[:cut]
+    def commit(self, drop: set[int] | dict[int, Any] | None = None, batch_drops: bool = True) -> None:
+        """Write every pending line, except those of rows in `drop`; `batch_drops` False says the
+        batch dropped nothing, so no line needs looking up."""
         for s in range(3):
-            if sizes[s] >= self.FLUSH_LINES:
+            lines, rows = self.pend_lines[s], self.pend_rows[s]
+            if not lines:
+                continue
+            if drop and batch_drops:
+                keep = [i for i, r in enumerate(rows) if r not in drop]
+                if len(keep) != len(rows):
+                    lines = [lines[i] for i in keep]
+                    rows = [rows[i] for i in keep]
+            self.bufs[s].extend(lines)
+            self.line_rows[s].extend(rows)
+            self.pend_lines[s], self.pend_rows[s] = [], []
+            if len(self.bufs[s]) >= self.FLUSH_LINES:
                 self._flush(s)
 
     def _flush(self, split: int) -> None:
         if self.bufs[split]:
             self.files[split].writelines(self.bufs[split])
             self.bufs[split].clear()
-            self.buf_bytes[split] = 0
 
-    def finish(self, drop: set[int] | dict[int, Any], moves: dict[int, int]) -> dict[str, int]:
-        """Drop the lines of rows in `drop`, move rows per `moves` {row: split}, then rename
-        into train/valid/test.jsonl. Returns example lines per split."""
+    def finish(self, moves: dict[int, int]) -> dict[str, int]:
+        """Close the files, moving rows per `moves` {row: split}. Returns example lines per split."""
         self.commit()
         for s in range(3):
             self._flush(s)
             self.files[s].close()
-        final = [self.dir / f"{s}.jsonl" for s in SPLITS]
-        if not drop and not moves:
-            for s in range(3):
-                os.replace(self.tmp[s], final[s])
+        if not moves:
             return {SPLITS[s]: len(self.line_rows[s]) for s in range(3)}
-        new_tmp = [p.with_suffix(".tmp2") for p in self.tmp]
+        new_tmp = [p.with_suffix(".moved") for p in self.paths]
         outs = [open(p, "wb") for p in new_tmp]  # noqa: SIM115
         counts = [0, 0, 0]
         try:
             for s in range(3):
-                bufs: list[list[bytes]] = [[], [], []]
-                with open(self.tmp[s], "rb") as f:
+                with open(self.paths[s], "rb") as f:
                     for row, line in zip(self.line_rows[s], f, strict=True):
-                        if row in drop:
-                            continue
                         t = moves.get(row, s)
-                        bufs[t].append(line)
+                        outs[t].write(line)
                         counts[t] += 1
-                        if len(bufs[t]) >= 4096:
-                            outs[t].write(b"".join(bufs[t]))
-                            bufs[t].clear()
-                for t in range(3):
-                    outs[t].write(b"".join(bufs[t]))
         finally:
             for o in outs:
                 o.close()
         for s in range(3):
-            os.replace(new_tmp[s], final[s])
-            self.tmp[s].unlink(missing_ok=True)
+            os.replace(new_tmp[s], self.paths[s])
         return {SPLITS[s]: counts[s] for s in range(3)}
 
     def abort(self) -> None:
-        for s in range(3):
-            if not self.files[s].closed:
-                self.files[s].close()
-            self.tmp[s].unlink(missing_ok=True)
-            self.tmp[s].with_suffix(".tmp2").unlink(missing_ok=True)
+        for f in self.files:
+            if not f.closed:
+                f.close()
 
 
 def fill_empty_splits(rows_by_split: list[list[tuple[float, int]]], min_records: int = 3) -> dict[int, int]:

@@ -60,6 +60,7 @@ import msgspec
 
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
+from watcher.gate.against import AgainstIndex
 from watcher.gate.checks import (
     CHECKS,
     CheckResult,
@@ -72,6 +73,8 @@ from watcher.gate.checks import (
     traces_problem_raw,
 )
 from watcher.gate.dedup import Dedup, NearDupIndex, ScanState
+from watcher.gate.diversity import DiversityCollector, plan_topics
+from watcher.gate.diversity import failures as diversity_failures
 from watcher.gate.export import (
     MSG_USER,
     ROLE_SYSTEM,
@@ -84,6 +87,7 @@ from watcher.gate.export import (
     fill_empty_splits,
     trace_content,
 )
+from watcher.gate.publish import clean_leftovers, discard, new_version, publish
 from watcher.generate.jobs import make_job
 from watcher.run.files import atomic_write_json
 from watcher.run.paths import RunPaths, load_run_config
@@ -108,6 +112,7 @@ class GateReport:
     trace_style: str = "synth"
     export_dir: str = ""
     duration_s: float = 0.0
+    diversity: dict[str, Any] = field(default_factory=dict)  # [gate.diversity] report, when enabled
 
     def check(self, name: str) -> CheckResult:
         return next(c for c in self.checks if c.name == name)
@@ -161,15 +166,18 @@ def group_targets(cfg: RunConfig) -> tuple[dict[str, int] | None, str | None]:
     return None, "balance skipped: no targets for this job"
 
 
-def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -> GateReport:
-    """Gate the run's dataset, write `gate/report.json` (always) and, with `export`, the splits."""
+def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
+             against: list[Path] | None = None) -> GateReport:
+    """Gate the run's dataset, write `gate/report.json` (always) and, with `export`, the splits.
+    `against`: earlier runs whose exports this run's records must not nearly duplicate."""
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
     g = cfg.gate
     paths = RunPaths(run_dir, cfg.output)
-    ds, out_dir = paths.dataset, paths.gate
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ds, link = paths.dataset, paths.gate
+    clean_leftovers(link)
+    version = new_version(link)  # the whole new export and its report; swapped in at the end
     budget = token_limit(cfg)
     enabled = {
         "finish_reason": g.require_finish_stop, "nonempty": g.require_nonempty,
@@ -187,18 +195,28 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     notes: list[str] = []
     report = GateReport(run=run_dir.name, run_dir=str(run_dir), dataset=str(ds), job=cfg.job, passed=False,
                         total=0, kept=0, checks=[], exported={}, trace_style=g.trace_style,
-                        export_dir=str(out_dir) if export else "", notes=notes)
+                        export_dir=str(link) if export else "", notes=notes)
 
-    writer = ExportWriter(out_dir) if export else None
+    writer = ExportWriter(version) if export else None
     gc_was_enabled = gc.isenabled()
     # The scan creates no reference cycles, but it keeps a tuple per record alive; with the collector
     # on, its periodic full collections walk all of them again and again on large datasets.
     gc.disable()
     try:
-        state = _scan(ds, cfg, checks, writer, budget, notes) if ds.exists() else None
+        div = DiversityCollector(g.diversity) if g.diversity.enabled else None
+        other = None
+        if against and any(p.resolve() == run_dir.resolve() for p in against):
+            notes.append("--against: the run itself left out (its own export is what this gate replaces)")
+            against = [p for p in against if p.resolve() != run_dir.resolve()]
+        if against:
+            other = AgainstIndex(list(against), g.near_duplicate_permutations, g.near_duplicate_threshold)
+            notes.append(f"near duplicates also checked against {other.size} exported example(s) of "
+                         + ", ".join(p.name for p in against))
+        state = _scan(ds, cfg, checks, writer, budget, div, other) if ds.exists() else None
     except BaseException:
         if writer:
             writer.abort()
+        discard(version)
         raise
     finally:
         if gc_was_enabled:
@@ -207,6 +225,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     if state is None:
         if writer:
             writer.abort()
+            for p in writer.paths:
+                p.unlink(missing_ok=True)
         reasons.append(f"dataset {ds} does not exist")
         kept_rows: dict[str, int] = {}
     else:
@@ -229,7 +249,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
                 moves = fill_empty_splits(by_split)
                 notes.append(f"moved {len(moves)} record(s) from the largest split so train, valid and test "
                              "each have one (mlx-lm needs a validation set)")
-            report.exported = writer.finish(set(), moves)
+            report.exported = writer.finish(moves)
         if report.total == 0:
             reasons.append(f"dataset {ds} has no records")
 
@@ -293,16 +313,30 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True) -
     elif not g.balance or targets is None:
         bal.enabled = False
 
+    if div is not None and state is not None:
+        plan = None
+        try:
+            plan = plan_topics(make_job(cfg).items())
+        except Exception as e:  # the job's inputs (prompt list, form catalog) may be unavailable here
+            notes.append(f"diversity: no topic x tone coverage ({e})")
+        report.diversity = div.report(state.dropped, plan)
+        reasons.extend(diversity_failures(report.diversity, g.diversity))
+
     report.checks = list(checks.values())
     report.reasons = reasons
     report.passed = not reasons
     report.duration_s = round(time.perf_counter() - t_start, 3)
-    atomic_write_json(RunPaths(run_dir).gate_report, report.to_dict())
+    try:
+        atomic_write_json(version / paths.gate_report.name, report.to_dict())
+        publish(link, version)
+    except BaseException:
+        discard(version)
+        raise
     return report
 
 
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
-          budget: int, notes: list[str]) -> ScanState:
+          budget: int, div: DiversityCollector | None, other: AgainstIndex | None = None) -> ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
     g = cfg.gate
     job = cfg.job
@@ -311,6 +345,7 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
     index = NearDupIndex(g.near_duplicate_permutations, g.near_duplicate_threshold) if g.near_duplicates else None
     st = ScanState(ds, index)
     dedup = Dedup(st, g, checks, writer)
+    dedup.against = other
     min_score = cfg.min_score - 1e-9
     c_partial, c_json, c_schema = checks["partial_tail"], checks["valid_json"], checks["schema"]
     c_finish, c_empty, c_score = checks["finish_reason"], checks["nonempty"], checks["min_score"]
@@ -381,12 +416,16 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
             split = 2 if u < tshare else 1 if u < vt_share else 0
             group = getattr(rec, gfield)
             rows.append((lineno, rec.id, group, split, u))
-            dedup.add(text)
+            if div is not None:
+                div.add(row, rec.id, group, rec.model, text)
+            # The row's lines go in before dedup.add, which may end the batch and commit them.
             if writer is None:
+                dedup.add(text)
                 continue
             if rec.messages if job == "agentic" else False:
                 # mlx-lm's chat format takes `tools`, so the chat template can render the definitions.
                 writer.add_lines(row, split, chat_lines(rec.messages, tools.get(group), enc, cfg.gate.split_turns))
+                dedup.add(text)
                 continue
             system = rec.system or systems.get(group)
             head = (b'{"messages":[' + ROLE_SYSTEM + enc(system) + b"}," + ROLE_USER if system
@@ -400,5 +439,6 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
                 if not out or line_n != out[0]:  # "both" with a blank natural trace: one example
                     out.append(line_n)
             writer.add_lines(row, split, out)
+            dedup.add(text)
     dedup.flush()
     return st

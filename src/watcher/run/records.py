@@ -188,6 +188,7 @@ class GateRecord(msgspec.Struct, kw_only=True):
     usage: Usage | None = None
     final_usage: Usage | None = None
     system: str | None = None
+    model: str = ""  # the diversity report's share per model
 
 
 class GatePoetryRecord(GateRecord, kw_only=True):
