@@ -23,6 +23,7 @@ from watcher.config import (
     toml_error_message,
 )
 from watcher.errors import ConfigError
+from watcher.run.paths import RunPaths
 
 SIM_KEY_ENV = "WATCHER_SIM_KEY"
 SIM_KEY = "sim-key"
@@ -47,6 +48,8 @@ def _overrides(opts: RunOptions, data: dict[str, Any]) -> dict[str, Any]:
             cat["target"] = num
     elif num is not None and job == "aba":
         ov["aba.max_prompts"] = num
+    if opts.max_cost is not None:
+        ov["max_cost_usd"] = opts.max_cost
     if opts.workers is not None:
         for name in data.get("backends", {}):
             ov[f"backends.{name}.workers"] = opts.workers
@@ -109,6 +112,10 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
     from watcher.generate.supervisor import Supervisor, default_run_name, prepare_run
 
     headless = opts.headless
+    if opts.dry_run:  # the plan and its cost: no simulator, no key, no run directory
+        from watcher.cli.plan import print_plan
+
+        return print_plan(resolve_run_config(opts, demo), opts)
     sim = start_simulator() if demo else None
     try:
         cfg = resolve_run_config(opts, demo, sim)
@@ -122,6 +129,11 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
                   + (f" (simulated provider on 127.0.0.1:{sim.port})" if sim else ""), file=out)
             for c in changes:
                 print(f"  changed since last start: {c}", file=out)
+        from watcher.generate.budget import projected_warning
+
+        warning = projected_warning(RunPaths(run_dir, cfg.output), cfg)
+        if warning:
+            print(f"watcher: {warning}", file=sys.stderr)
         sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
                          feed_size=HEADLESS_FEED if headless else 200)
         sup.start()
@@ -132,11 +144,25 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
         if headless:
             from watcher.monitor.headless import run_headless
 
-            return run_headless(sup, json_mode=opts.as_json, interval=opts.interval)
-        return run_tui(sup, demo=demo)
+            return budget_exit(sup, run_headless(sup, json_mode=opts.as_json, interval=opts.interval))
+        return budget_exit(sup, run_tui(sup, demo=demo))
     finally:
         if sim is not None:
             sim.stop()
+
+
+def budget_exit(sup: Any, code: int) -> int:
+    """A run that ended at its spend ceiling with items left: the budget line and exit 3."""
+    from watcher.errors import EXIT_OK, EXIT_RUN_FAILED
+    from watcher.generate.budget import budget_stop_message
+
+    if code != EXIT_OK or sup.detached or not sup.finished():
+        return code
+    msg = budget_stop_message(sup.paths, sup.cfg)
+    if msg is None:
+        return code
+    print(f"watcher: {msg}")
+    return EXIT_RUN_FAILED
 
 
 def run_tui(sup: Any, demo: bool = False) -> int:
@@ -179,8 +205,8 @@ def run_attach(opts: RunOptions) -> int:
         if opts.headless:
             from watcher.monitor.headless import run_headless
 
-            return run_headless(sup, json_mode=opts.as_json, interval=opts.interval)
-        return run_tui(sup, demo=sim is not None)
+            return budget_exit(sup, run_headless(sup, json_mode=opts.as_json, interval=opts.interval))
+        return budget_exit(sup, run_tui(sup, demo=sim is not None))
     finally:
         if sim is not None:
             sim.stop()

@@ -19,6 +19,7 @@ from typing import Protocol
 from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
+from watcher.cli.plan import PlanCommand
 from watcher.cli.run import RunCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
@@ -62,6 +63,7 @@ DEFAULT_COMMAND: Command = RunCommand()
 
 # (name, one-line help, command), in the order `watcher --help` lists them.
 COMMANDS: list[tuple[str, str, Command]] = [
+    ("plan", "what a run would do and cost, without calling any model", PlanCommand()),
     ("demo", "full pipeline on the built-in simulated provider (no key needed)", DemoCommand()),
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),

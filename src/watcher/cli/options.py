@@ -23,6 +23,8 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="worker processes per backend")
     p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
     p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
+    p.add_argument("--max-cost", type=float, help="spend ceiling in USD for this run (max_cost_usd)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and its cost estimate; call no model")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
 
 
@@ -44,6 +46,8 @@ class RunOptions:
     as_json: bool = False
     interval: float = 10.0
     detach: bool = False
+    max_cost: float | None = None
+    dry_run: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, headless: bool) -> RunOptions:
@@ -51,4 +55,5 @@ class RunOptions:
         return cls(headless=headless, config=args.config, run=args.run, forms=args.forms, num=args.num,
                    min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
                    output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
-                   interval=args.interval, detach=args.detach)
+                   interval=args.interval, detach=args.detach, max_cost=args.max_cost,
+                   dry_run=args.dry_run)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, load_config
 from watcher.errors import EXIT_FATAL, ConfigError
+from watcher.generate.budget import Budget
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.plan import build_plan, load_resume_state, shard
@@ -93,10 +94,12 @@ class Worker:
         self.dataset = JsonlAppender(self.paths.dataset)
         self.rejects = JsonlAppender(self.paths.rejects)
         self.record_backend = "sim" if self.bcfg.simulated else self.backend_name
+        self.budget = Budget.for_run(self.paths, self.cfg)  # the run's ceiling, shared through the records
+        self.budget_hit = False
 
     # -- control and heartbeat -------------------------------------------------------------
     def stopping(self) -> bool:
-        return (self.hard_stop or self.control["stop"] or self.fatal is not None
+        return (self.hard_stop or self.control["stop"] or self.fatal is not None or self.budget_hit
                 or self.worker_id in self.control["stop_workers"])
 
     def current_state(self) -> str:
@@ -143,6 +146,9 @@ class Worker:
             while self.control["paused"] and not self.stopping():
                 await asyncio.sleep(0.1)
             if self.stopping() or not self.queue:
+                return
+            if self.budget.reached():  # spent cost hit the ceiling: take nothing new, in-flight calls finish
+                self.budget_hit = True
                 return
             item = self.queue.popleft()
             self.active += 1

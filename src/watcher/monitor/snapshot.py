@@ -94,6 +94,7 @@ class Snapshot:
     rate_limit_waits: int = 0
     min_score: float | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
+    max_cost_usd: float | None = None  # the run's spend ceiling (the supervisor fills it), None = none
 
     @property
     def elapsed_s(self) -> float:
