@@ -64,7 +64,7 @@ class Notifier:
         t = threading.Thread(target=self._deliver, args=(payload,), name=f"notify-{event}")
         t.start()  # not a daemon: a message queued just before the process ends is still delivered
         self.threads.append(t)
-        append_event(self.paths.dir, "notify", kind=event)
+        append_event(self.paths.dir, "notify", what=event)
         return True
 
     def wait(self, timeout: float = 10.0) -> None:
@@ -97,7 +97,7 @@ class Notifier:
         why = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("notification %s via %s failed: %s", event, channel, why)
         try:
-            append_event(self.paths.dir, "notify_failed", kind=event, channel=channel, error=why)
+            append_event(self.paths.dir, "notify_failed", what=event, channel=channel, error=why)
         except OSError:
             pass
 
@@ -113,10 +113,13 @@ class RunAlerts:
         self.end_sent = False
 
     def _send(self, sup: Supervisor, event: str, message: str) -> None:
-        snap = sup.stats.snapshot()
-        counts = {"accepted": snap.accepted, "rejected": snap.rejected, "target": snap.total_target,
-                  "errors": snap.errors}
-        self.notifier.send(event, message, counts, snap.cost_usd, sup.round)
+        try:
+            snap = sup.stats.snapshot()
+            counts = {"accepted": snap.accepted, "rejected": snap.rejected, "target": snap.total_target,
+                      "errors": snap.errors}
+            self.notifier.send(event, message, counts, snap.cost_usd, sup.round)
+        except Exception as e:  # a notification never stops supervision (a full disk, a bad state file)
+            log.warning("notification %s not sent: %s", event, e)
 
     def tick(self, sup: Supervisor) -> None:
         if not self.notifier.enabled or sup.detached:
