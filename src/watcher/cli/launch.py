@@ -113,7 +113,7 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
 
     headless = opts.headless
     if opts.dry_run:  # the plan and its cost: no simulator, no key, no run directory
-        from watcher.cli.plan import print_plan
+        from watcher.cli.planview import print_plan
 
         return print_plan(resolve_run_config(opts, demo), opts)
     sim = start_simulator() if demo else None
