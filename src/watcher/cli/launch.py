@@ -136,6 +136,10 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
             print(f"watcher: {warning}", file=sys.stderr)
         sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
                          feed_size=HEADLESS_FEED if headless else 200)
+        from watcher.serve.exporter import MetricsEndpoint
+
+        # Bound before any worker starts, so a taken port is a clean refusal.
+        metrics = MetricsEndpoint(sup, opts.metrics_port if headless and not opts.detach else None)
         sup.start()
         if opts.detach:
             sup.detach()
@@ -144,7 +148,8 @@ def run_main(opts: RunOptions, demo: bool = False) -> int:
         if headless:
             from watcher.monitor.headless import run_headless
 
-            return budget_exit(sup, run_headless(sup, json_mode=opts.as_json, interval=opts.interval))
+            with metrics as watched:
+                return budget_exit(sup, run_headless(watched, json_mode=opts.as_json, interval=opts.interval))
         return budget_exit(sup, run_tui(sup, demo=demo))
     finally:
         if sim is not None:

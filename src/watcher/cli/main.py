@@ -21,6 +21,7 @@ from watcher.cli.demo import DemoCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
 from watcher.cli.plan import PlanCommand
 from watcher.cli.run import RunCommand
+from watcher.cli.serve import ServeCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
 from watcher.cli.worker import WorkerCommand
@@ -72,6 +73,7 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("verify", "score one poem against a form", VerifyCommand()),
     ("forms", "list the verifier's forms", FormsCommand()),
     ("sim", "run the simulated provider on 127.0.0.1", SimCommand()),
+    ("serve", "the TUI in a browser and /metrics; loopback unless --token", ServeCommand()),
     ("worker", "internal: one generation worker, started by the supervisor", WorkerCommand()),
 ]
 

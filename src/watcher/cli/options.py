@@ -26,6 +26,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost", type=float, help="spend ceiling in USD for this run (max_cost_usd)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost estimate; call no model")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
+    p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RunOptions:
     as_json: bool = False
     interval: float = 10.0
     detach: bool = False
+    metrics_port: int | None = None
     max_cost: float | None = None
     dry_run: bool = False
 
@@ -55,5 +57,5 @@ class RunOptions:
         return cls(headless=headless, config=args.config, run=args.run, forms=args.forms, num=args.num,
                    min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
                    output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
-                   interval=args.interval, detach=args.detach, max_cost=args.max_cost,
-                   dry_run=args.dry_run)
+                   interval=args.interval, detach=args.detach,
+                   metrics_port=args.metrics_port, max_cost=args.max_cost, dry_run=args.dry_run)

@@ -1,0 +1,1 @@
+"""`watcher serve` and `--metrics-port`: the TUI in a browser and Prometheus metrics, from run files."""
