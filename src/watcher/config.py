@@ -183,6 +183,15 @@ def job_judge(cfg: RunConfig) -> JudgeConfig | None:
     return getattr(sub, "judge", None)
 
 
+class NotifyConfig(_Strict):
+    """Where a run says it needs attention (monitor/notify.py): a webhook and/or a local command."""
+
+    webhook_url: str = Field("", description="POST a small JSON {run, event, counts, cost_usd, message}")
+    command: str = Field("", description="shell command run with WATCHER_EVENT, WATCHER_MESSAGE... set")
+    min_interval_s: float = Field(300.0, ge=0, description="at most one message per event kind this often")
+    timeout_s: float = Field(5.0, gt=0)
+
+
 class RunConfig(_Strict):
     job: Literal["poetry", "agentic", "aba"] = "poetry"
     name: str = Field("", description="run name prefix; default: the job name")
@@ -200,11 +209,14 @@ class RunConfig(_Strict):
     stop_grace_s: float = Field(10.0, ge=0, description="on stop, how long in-flight calls may finish "
                                 "before they are cancelled (their items stay pending)")
     seed: int = 0
+    max_cost_usd: float = Field(0.0, ge=0, description="spend ceiling in USD; workers take no new item "
+                                "once the run's recorded cost reaches it; 0 = none")
     backends: dict[str, BackendConfig]
     poetry: PoetryJob = Field(default_factory=PoetryJob)
     agentic: AgenticJob | None = None
     aba: AbaJob | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:

@@ -27,7 +27,7 @@ from watcher.config import (
 )
 from watcher.errors import ConfigError, DiskFullError
 from watcher.run.lock import acquire_run
-from watcher.run.paths import check_run_name, open_run_dir, runs_root, select_run
+from watcher.run.paths import RunPaths, check_run_name, open_run_dir, runs_root, select_run
 
 SIM_KEY_ENV = "WATCHER_SIM_KEY"
 SIM_KEY = "sim-key"
@@ -52,6 +52,8 @@ def _overrides(opts: RunOptions, data: dict[str, Any]) -> dict[str, Any]:
             cat["target"] = num
     elif num is not None and job == "aba":
         ov["aba.max_prompts"] = num
+    if opts.max_cost is not None:
+        ov["max_cost_usd"] = opts.max_cost
     if opts.workers is not None:
         for name in data.get("backends", {}):
             ov[f"backends.{name}.workers"] = opts.workers
@@ -139,6 +141,10 @@ def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> i
     from watcher.generate.supervisor import Supervisor, prepare_run, run_dir_for
 
     headless = opts.headless
+    if opts.dry_run:  # the plan and its cost: no simulator, no key, no run directory
+        from watcher.cli.planview import print_plan
+
+        return print_plan(resolve_run_config(opts, demo), opts)
     if opts.run:
         check_run_name(opts.run)  # a bad name is refused before anything starts
     sim = start_simulator(pace=pace or ("fast" if headless or opts.detach else "real")) if demo else None
@@ -162,6 +168,11 @@ def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> i
                   + (f" (simulated provider on 127.0.0.1:{sim.port})" if sim else ""), file=out)
             for c in changes:
                 print(f"  changed since last start: {c}", file=out)
+        from watcher.generate.budget import projected_warning
+
+        warning = projected_warning(RunPaths(run_dir, cfg.output), cfg)
+        if warning:
+            print(f"watcher: {warning}", file=sys.stderr)
         sup = Supervisor(run_dir, cfg, env={SIM_KEY_ENV: SIM_KEY} if demo else None,
                          feed_size=HEADLESS_FEED if headless else 200, lock=lock)
         from watcher.serve.exporter import MetricsEndpoint
@@ -177,8 +188,8 @@ def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> i
             from watcher.monitor.headless import run_headless
 
             with metrics as watched:
-                return run_headless(watched, json_mode=opts.as_json, interval=opts.interval)
-        return run_tui(sup, demo=demo)
+                return budget_exit(sup, run_headless(watched, json_mode=opts.as_json, interval=opts.interval))
+        return budget_exit(sup, run_tui(sup, demo=demo))
     except DiskFullError:
         if sup is not None:
             sup.terminate_workers()  # they cannot write either; their in-flight items stay pending
@@ -191,6 +202,20 @@ def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> i
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # a process manager, a closed terminal
+
+
+def budget_exit(sup: Any, code: int) -> int:
+    """A run that ended at its spend ceiling with items left: the budget line and exit 3."""
+    from watcher.errors import EXIT_OK, EXIT_RUN_FAILED
+    from watcher.generate.budget import budget_stop_message
+
+    if code != EXIT_OK or sup.detached or not sup.finished():
+        return code
+    msg = budget_stop_message(sup.paths, sup.cfg)
+    if msg is None:
+        return code
+    print(f"watcher: {msg}")
+    return EXIT_RUN_FAILED
 
 
 def run_tui(sup: Any, demo: bool = False) -> int:
@@ -243,8 +268,8 @@ def run_attach(opts: RunOptions) -> int:
         if opts.headless:
             from watcher.monitor.headless import run_headless
 
-            return run_headless(sup, json_mode=opts.as_json, interval=opts.interval)
-        return run_tui(sup, demo=sim is not None)
+            return budget_exit(sup, run_headless(sup, json_mode=opts.as_json, interval=opts.interval))
+        return budget_exit(sup, run_tui(sup, demo=sim is not None))
     finally:
         if sim is not None:
             sim.stop()

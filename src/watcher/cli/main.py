@@ -23,6 +23,7 @@ from watcher.cli.export import ExportCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
 from watcher.cli.init import InitCommand
 from watcher.cli.options import add_run_dir_flags
+from watcher.cli.plan import PlanCommand
 from watcher.cli.push import PushCommand
 from watcher.cli.run import RunCommand
 from watcher.cli.serve import ServeCommand
@@ -74,6 +75,7 @@ DEFAULT_COMMAND: Command = RunCommand()
 
 # (name, one-line help, command), in the order `watcher --help` lists them.
 COMMANDS: list[tuple[str, str, Command]] = [
+    ("plan", "what a run would do and cost, without calling any model", PlanCommand()),
     ("demo", "full pipeline on the built-in simulated provider (no key needed)", DemoCommand()),
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),

@@ -12,14 +12,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
+from watcher.generate.budget import record_prices
 from watcher.generate.jobs import make_job
+from watcher.monitor.notify import RunAlerts
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.files import (
     append_event,
@@ -137,6 +139,7 @@ def prepare_run(cfg: RunConfig, run_name: str, runs_root: Path | None = None) ->
     text = dump_config(cfg)
     if not resumed or paths.config.read_text() != text:
         atomic_write_text(paths.config, text)  # a full disk or a kill leaves the old config whole
+    record_prices(paths, cfg)
     return run_dir, resumed, changes
 
 
@@ -175,6 +178,7 @@ class Supervisor:
         self.lock = lock  # run.lock, held for our lifetime (None: a read-only attach beside the owner)
         self.read_only = False  # attach beside a live owner: watch, never restart or write state
         self.fail_reason: str | None = None  # one line for the user when workers failed for a known cause
+        self.alerts = RunAlerts(self.cfg, self.paths)  # notifications on the transitions below
 
     # -- starting -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -318,6 +322,7 @@ class Supervisor:
         for b in list(self.relayout):
             if all(w.state != "running" for w in self.workers.values() if w.backend == b):
                 self._finish_relayout(b)
+        self.alerts.tick(self)
 
     def _schedule_restart(self, w: WorkerProc, now: float) -> None:
         if now - w.started > 30:
@@ -334,6 +339,7 @@ class Supervisor:
         w.state = "failed"
         append_event(self.run_dir, "failed", worker=w.id, why=why, code=w.exit_code,
                      log_tail=self.worker_log(w.id, 15))
+        self.alerts.worker_failed(self, w.backend, why)
 
     def finished(self) -> bool:
         """Every worker has exited for good (done, stopped or failed) and nothing waits to restart."""
@@ -348,7 +354,7 @@ class Supervisor:
     def snapshot(self) -> Snapshot:
         self.tick()
         self.stats.poll()
-        return self.stats.snapshot()
+        return replace(self.stats.snapshot(), max_cost_usd=self.cfg.max_cost_usd or None)
 
     # -- commands (RunControl) ------------------------------------------------------------------
     def _set_control(self, **kw: Any) -> None:
@@ -466,6 +472,8 @@ class Supervisor:
 
         report = run_gate(self.run_dir, self.cfg)
         append_event(self.run_dir, "gate", passed=report.passed)
+        if not report.passed:
+            self.alerts.gate_failed(self, "; ".join(report.reasons) or "see gate/report.json")
         return report.to_dict()
 
     def start_training(self) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, job_judge, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
+from watcher.generate.budget import Budget
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.judge_cache import JudgeCache
@@ -104,6 +105,8 @@ class Worker:
         self.dataset = JsonlAppender(self.paths.dataset, on_change=self._file_changed(self.paths.dataset))
         self.rejects = JsonlAppender(self.paths.rejects, on_change=self._file_changed(self.paths.rejects))
         self.record_backend = "sim" if self.bcfg.simulated else self.backend_name
+        self.budget = Budget.for_run(self.paths, self.cfg)  # the run's ceiling, shared through the records
+        self.budget_hit = False
 
     def _file_changed(self, path: Path):
         def note(what: str) -> None:
@@ -114,7 +117,7 @@ class Worker:
 
     # -- control and heartbeat -------------------------------------------------------------
     def stopping(self) -> bool:
-        return (self.hard_stop or self.control["stop"] or self.fatal is not None
+        return (self.hard_stop or self.control["stop"] or self.fatal is not None or self.budget_hit
                 or self.worker_id in self.control["stop_workers"])
 
     def current_state(self) -> str:
@@ -181,6 +184,9 @@ class Worker:
             while self.control["paused"] and not self.stopping():
                 await asyncio.sleep(0.1)
             if self.stopping() or not self.queue:
+                return
+            if self.budget.reached():  # spent cost hit the ceiling: take nothing new, in-flight calls finish
+                self.budget_hit = True
                 return
             item = self.queue.popleft()
             self.active += 1

@@ -102,6 +102,7 @@ class Snapshot:
     cost_unknown_calls: int = 0  # calls whose response had no usage: cost_usd leaves them out
     min_score: float | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
+    max_cost_usd: float | None = None  # the run's spend ceiling (the supervisor fills it), None = none
 
     @property
     def elapsed_s(self) -> float:

@@ -64,6 +64,8 @@ class RunPaths:
         self.layout = run_dir / "layout.json"
         self.supervisor = run_dir / "supervisor.json"
         self.events = run_dir / "events.jsonl"
+        self.prices = run_dir / "prices.json"  # the prices in force, dated (generate/budget.py)
+        self.notify_state = run_dir / "notify.json"  # when each event kind was last sent (monitor/notify.py)
         self.workers = run_dir / "workers"
         self.logs = run_dir / "logs"
         self.gate = run_dir / "gate"

@@ -27,6 +27,7 @@ class RunHeader(Widget):
         super().__init__(**kw)
         self.app_title = title
         self._data: tuple[Any, ...] | None = None
+        self._ceiling: float | None = None  # spend ceiling: the header shows spent / ceiling
         self.error: str | None = None
 
     def apply(self, s: Snapshot) -> None:
@@ -34,8 +35,8 @@ class RunHeader(Widget):
                 fmt_duration(s.eta_s, coarse=True), round(s.rate_per_min, 1), fmt_tokens(s.tokens_in), fmt_tokens(s.tokens_out),
                 round(s.cost_usd, 2), None if s.projected_cost_usd is None else round(s.projected_cost_usd, 2),
                 s.rate_limit_waits, s.malformed_lines, self.error)
-        if data != self._data:
-            self._data = data
+        if data != self._data or s.max_cost_usd != self._ceiling:
+            self._data, self._ceiling = data, s.max_cost_usd
             self.refresh()
 
     def set_error(self, error: str | None) -> None:
@@ -67,7 +68,7 @@ class RunHeader(Widget):
         line1.append(" " * max(0, width - line1.cell_len - bar_w - cell_len(right)))
         line1.append(bar(frac, bar_w), style="green" if state != "failed" else "red")
         line1.append(right, style="bold")
-        cost_txt = f"${cost:.2f}" + (f" (proj. ${proj:.2f})" if proj is not None else "")
+        cost_txt = f"${cost:.2f}" + (f" / ${self._ceiling:.2f} max" if self._ceiling else "") + (f" (proj. ${proj:.2f})" if proj is not None else "")
         full = (f" rate {rate:.1f}/min · accepted {acc} · rejected {rej} · errors {errs} · "
                 f"tokens {tin} in / {tout} out · {cost_txt}")
         compact = cell_len(full) > width  # small terminals: same facts, shorter words
