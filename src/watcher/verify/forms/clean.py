@@ -9,6 +9,7 @@ from watcher.verify.text import strip_think
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _RULE = re.compile(r"^\s*([-*_=])(\s*\1){2,}\s*$")
+_RULE_CHARS = frozenset("-*_=")
 _TITLE_LABEL = re.compile(r"^\s*\**\s*(title|poem|form|topic|tone)\s*\**\s*:", re.I)
 _WRAPPED = re.compile(r"""^\s*(\*\*|__|\*|_|["“”'‘])(.+?)(\*\*|__|\*|_|["“”'’])\s*[.:]?\s*$""")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -103,9 +104,11 @@ def clean_poem(text: str) -> str:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     text = strip_think(text)
-    lines = _strip_fences(text.split("\n"))
+    lines = text.split("\n")
+    if "```" in text or "~~~" in text:  # most replies have no fences: skip the per-line regex
+        lines = _strip_fences(lines)
     # Horizontal rules separate chatter from the poem; treat them as paragraph breaks.
-    lines = ["" if _RULE.match(ln) else ln.rstrip() for ln in lines]
+    lines = ["" if ln.lstrip()[:1] in _RULE_CHARS and _RULE.match(ln) else ln.rstrip() for ln in lines]
 
     paras = paragraphs(lines)
     # Leading chatter and titles.
@@ -136,5 +139,6 @@ def clean_poem(text: str) -> str:
             break
     out = "\n\n".join("\n".join(_unmark(ln) for ln in p) for p in paras)
     # Unmarking can empty a line ("**" alone); keep stanza breaks single.
-    out = re.sub(r"\n{3,}", "\n\n", out)
+    if "\n\n\n" in out:
+        out = re.sub(r"\n{3,}", "\n\n", out)
     return out.strip()

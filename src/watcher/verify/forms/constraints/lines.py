@@ -168,7 +168,8 @@ class Syllables(Constraint):
         return f"Give every line {self._fmt(self.each)} syllables{tol}."
 
     def _line_score(self, poem: Poem, i: int, t: Target) -> tuple[float, int]:
-        lo, hi = poem.syllable_range(i)
+        f = poem.facts[i]
+        lo, hi = f[1], f[2]
         a, b = t[0] - self.tolerance, t[1] + self.tolerance
         gap = a - hi if hi < a else (lo - b if lo > b else 0)
         if gap <= 0:

@@ -36,8 +36,9 @@ class Meter(Constraint):
         if n == 0:
             return 0.0, "no lines", "no lines"
         total, bad = 0.0, []
-        for i in range(n):
-            c = self._clashes(poem.stress(i))
+        pat = self.pattern
+        for i, f in enumerate(poem.facts):  # f[3]: the line's stress string
+            c = _meter_clashes(f[3], pat)
             total += max(0.0, 1.0 - max(0, c - 1) / 3)
             if c > 1 and len(bad) < 3:
                 bad.append(f"line {i + 1} ({c} stress clashes)")
