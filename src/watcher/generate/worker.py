@@ -222,6 +222,9 @@ class Worker:
                 return
             except BackendDown as e:
                 self.fatal = f"backend {self.backend_name} down: {e.reason}"
+                if e.reason.startswith(("every call refused: auth", "auth")) or " auth " in e.reason:
+                    # Say which key: the user fixes a refused key in the environment, not in the config.
+                    self.fatal += f"; API key refused: check {self.bcfg.api_key_env or 'the backend key'}"
                 self.left_pending += 1
                 return
             except ProviderError as e:
