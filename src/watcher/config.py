@@ -41,7 +41,7 @@ class BackendConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0, description="longest a call may take, read included")
     connect_timeout_s: float = Field(10.0, gt=0, description="longest a connection may take to open")
     item_deadline_s: float = Field(0.0, ge=0, description="longest an item's tries may take in all; "
-                                   "0 = max_attempts x timeout_s (time the backend is down is not counted)")
+                                   "0 = 3 x max_attempts x timeout_s, at least 60 (time the backend is down is not counted)")
     give_up_after_s: float = Field(900.0, gt=0, description="how long the backend may stay unreachable "
                                    "(connect/timeout/server failures) before the run gives up on it")
     breaker_threshold: int = Field(3, ge=1, description="consecutive failed calls that mark the backend "

@@ -35,6 +35,7 @@ from watcher.run.files import JsonlAppender, append_event, atomic_write_json, re
 from watcher.run.lock import SlotLock
 from watcher.run.paths import RunPaths
 from watcher.run.records import (
+    FAIL_AUTH,
     FAIL_BAD_REQUEST,
     FAIL_BELOW_MIN,
     FAIL_CONTENT_FILTER,
@@ -207,7 +208,9 @@ class Worker:
         best: tuple[Evaluation, Completion] | None = None
         last_failure, last_error, last_comp = FAIL_EMPTY, None, None
         model = self.bcfg.model
-        deadline = time.monotonic() + (self.bcfg.item_deadline_s or self.cfg.max_attempts * self.bcfg.timeout_s)
+        transport_failed = False
+        deadline = time.monotonic() + item_deadline_s(self.bcfg.item_deadline_s, self.cfg.max_attempts,
+                                                      self.bcfg.timeout_s)
         for _n in range(self.cfg.max_attempts):
             if self.stopping():
                 self.left_pending += 1
@@ -221,18 +224,22 @@ class Worker:
                 self.left_pending += 1
                 return
             except BackendDown as e:
-                self.fatal = f"backend {self.backend_name} down: {e.reason}"
-                if e.reason.startswith(("every call refused: auth", "auth")) or " auth " in e.reason:
-                    # Say which key: the user fixes a refused key in the environment, not in the config.
-                    self.fatal += f"; API key refused: check {self.bcfg.api_key_env or 'the backend key'}"
+                key = f" (API key refused: check {self.bcfg.api_key_env})" if e.kind == FAIL_AUTH else ""
+                self.fatal = f"backend {self.backend_name} down{key}: {e.reason}"
                 self.left_pending += 1
                 return
             except ProviderError as e:
+                if e.retryable and time.monotonic() < deadline:
+                    # Its tries ran out on transient trouble: the next attempt may get through.
+                    transport_failed = True
+                    continue
                 if self._call_failed(item, e):
                     return
                 attempts.append(Attempt(model=model, finish_reason="error", failure=e.kind, error=str(e)[:300]))
                 last_failure, last_error = e.kind, str(e)[:300]
+                transport_failed = False
                 break  # the provider refused this item alone: reject it with the reason
+            transport_failed = False
             last_comp = comp
             _add_usage(usage, comp)
             cost += comp.cost_usd
@@ -271,6 +278,10 @@ class Worker:
             history.append((text, ev))
             trace_hist.append((ev.score, ev.detail))
         if self.hard_stop:
+            return
+        if transport_failed:  # transport trouble never rejects an item: it stays pending
+            self.left_pending += 1
+            log.warning("item %s left pending after %d attempts failed in transport", item.id, self.cfg.max_attempts)
             return
         self._reject(item, best, last_comp, last_failure, last_error, attempts, usage, cost)
 
@@ -373,6 +384,12 @@ class Worker:
             return EXIT_DISK_FULL if self.fatal.startswith("no space left") else EXIT_FATAL
         log.info("worker %d: %s (done %d, rejected %d)", self.worker_id, self.state, self.done, self.rejected)
         return 0
+
+
+def item_deadline_s(configured: float, max_attempts: int, timeout_s: float) -> float:
+    """The per-item deadline: the configured one, else room for each attempt to time out about three
+    times (at least a minute). An unreachable backend is the breaker's business, not this one's."""
+    return configured or max(60.0, 3 * max_attempts * timeout_s)
 
 
 def _usage_of(comp: Completion) -> Usage:

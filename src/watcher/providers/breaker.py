@@ -23,9 +23,10 @@ CLOSED, OPEN, DOWN = "closed", "open", "down"
 class BackendDown(Exception):
     """The backend was given up on; `reason` says why in one line."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind  # the failure class that brought it down
 
 
 class CallStopped(Exception):
@@ -45,6 +46,7 @@ class Breaker:
         self.det_streak = 0  # deterministic ones of them, in a row
         self.successes = 0
         self.reason: str | None = None
+        self.last_kind: str | None = None
         self.opened_at: float | None = None  # clock time
         self.down_since: float | None = None  # wall time, for display
         self.next_probe_at: float | None = None  # clock time
@@ -71,6 +73,7 @@ class Breaker:
         if err.kind == FAIL_RATE_LIMITED or self.state == DOWN:
             return
         self.streak += 1
+        self.last_kind = err.kind
         deterministic = err.kind in DETERMINISTIC or err.kind == FAIL_OTHER
         self.det_streak = self.det_streak + 1 if deterministic else 0
         now = self.clock()
@@ -103,7 +106,7 @@ class Breaker:
         t0 = self.clock()
         while True:
             if self.state == DOWN:
-                raise BackendDown(self.reason or "down")
+                raise BackendDown(self.reason or "down", self.last_kind)
             if stopping is not None and stopping():
                 raise CallStopped()
             if self.state == CLOSED:

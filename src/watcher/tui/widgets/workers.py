@@ -9,6 +9,7 @@ from rich.text import Text
 from watcher.monitor.format import (
     fmt_duration,
 )
+from watcher.monitor.outcome import backend_status
 from watcher.monitor.snapshot import Snapshot, WorkerStats
 from watcher.tui.widgets.lines import CursorView
 from watcher.tui.widgets.text import STATE_STYLE, short_model
@@ -30,7 +31,10 @@ def worker_line(w: WorkerStats, now: float) -> Text:
         t.append(f" {w.rate_limited_until - now:>4.0f}s", style="bold yellow")  # waiting right now
     else:
         t.append(f" {w.rate_limit_waits or '—':>5}")
-    if w.last_error:
+    down = backend_status(w, now)
+    if down:  # probing or given up: since when, why, next probe
+        t.append(f"  {down}", style="bold red")
+    elif w.last_error:
         ago = f" ({fmt_duration(now - w.last_error_at, coarse=True)} ago)" if w.last_error_at else ""
         t.append(f"  {w.last_error}{ago}", style="red")
     else:
