@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
-from textual.pilot import Pilot
+from pilot_helpers import settle, start, text
 from textual.widgets import DataTable
 
 from watcher.monitor.format import feed_line
@@ -23,25 +23,6 @@ from watcher.tui.widgets.loss_chart import LossChart
 from watcher.tui.widgets.workers import WorkersView
 
 BIG = (120, 40)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Wait until background control calls (and the polls they trigger) are done: events, not sleeps."""
-    app = pilot.app
-    for _ in range(10):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            return
-
-
-async def start(pilot: Pilot) -> None:
-    await pilot.app.poll_now()  # type: ignore[attr-defined]
-    await settle(pilot)
-
-
-def text(app: WatcherApp) -> str:
-    return app.screen_text()
 
 
 # -- main screen -----------------------------------------------------------------------------------
@@ -141,7 +122,7 @@ async def test_add_and_remove_worker() -> None:
 
 async def test_command_failure_is_a_notification() -> None:
     class NoAdd(FakeControl):
-        def add_worker(self) -> None:
+        def add_worker(self, backend: str | None = None) -> None:
             raise RuntimeError("no backend has work left")
 
     app = WatcherApp(NoAdd())

@@ -12,12 +12,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
+from watcher.train.state import TrainingState
 from watcher.tui.screens.detail import DetailScreen
 from watcher.tui.screens.gate import GateScreen
 from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.log import LogScreen
 from watcher.tui.screens.train import TrainScreen
+from watcher.tui.screens.train_ask import TrainAskScreen
 from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
 from watcher.tui.widgets.finish import FinishView, finish_header
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 RUNNING_STATES = frozenset({"starting", "running"})
 PAUSED_STATES = frozenset({"pausing", "paused"})
+LIVE_STATES = RUNNING_STATES | PAUSED_STATES
 
 
 class MainScreen(Screen[None]):
@@ -125,6 +129,8 @@ class MainScreen(Screen[None]):
             return self.run_state in RUNNING_STATES
         if action == "resume":
             return self.run_state in PAUSED_STATES
+        if action in ("add_worker", "remove_worker"):
+            return self.run_state in LIVE_STATES  # a finished or stopped run has no workers to change
         return True
 
     # -- actions ---------------------------------------------------------------------------------
@@ -136,18 +142,45 @@ class MainScreen(Screen[None]):
         self.run_state = "running"
         self.wapp.command("resume", self.wapp.control.resume)
 
+    def _selected_backend(self) -> str | None:
+        return self.query_one(WorkersView).selected_backend
+
     def action_add_worker(self) -> None:
-        self.wapp.command("add worker", self.wapp.control.add_worker)
-        self.notify("adding a worker…", timeout=2)
+        b = self._selected_backend()
+        self.wapp.command("add worker", lambda: self.wapp.control.add_worker(b))
+        self.notify(f"adding a {b or ''} worker…".replace("  ", " "), timeout=2)
 
     def action_remove_worker(self) -> None:
-        self.wapp.command("remove worker", self.wapp.control.remove_worker)
-        self.notify("removing a worker…", timeout=2)
+        b = self._selected_backend()
+        self.wapp.command("remove worker", lambda: self.wapp.control.remove_worker(b))
+        self.notify(f"removing a {b or ''} worker…".replace("  ", " "), timeout=2)
 
     def action_gate(self) -> None:
         self.app.push_screen(GateScreen())
 
     def action_train(self) -> None:
+        """Open the training panel; ask first when the export is one the gate did not pass on the
+        data as it is now (failed, never ran, or older than the dataset) and nothing is training."""
+
+        def check() -> tuple[GateVerdict, TrainingState | None]:
+            return self.wapp.control.gate_verdict(), self.wapp.control.training_state()
+
+        def decide(result: tuple[GateVerdict, TrainingState | None]) -> None:
+            verdict, training = result
+            if verdict.safe_to_train or (training is not None and training.status == "running"):
+                self._open_train()
+            else:
+                self.app.push_screen(TrainAskScreen(verdict), self._train_chosen)
+
+        self.wapp.background(check, done=decide, owner=self)
+
+    def _train_chosen(self, choice: str | None) -> None:
+        if choice == "gate":
+            self.action_gate()
+        elif choice == "train":
+            self._open_train()
+
+    def _open_train(self) -> None:
         self.app.push_screen(TrainScreen(refresh_s=self.wapp.interval))
 
     def action_help(self) -> None:

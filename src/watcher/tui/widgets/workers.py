@@ -47,6 +47,7 @@ class WorkersView(CursorView):
         super().__init__(**kw)
         self._key: Any = None
         self.ids: list[int] = []
+        self.backends: list[str] = []
 
     def apply(self, s: Snapshot) -> None:
         # now only matters while a worker is rate-limited or has a last error ("25s ago").
@@ -56,6 +57,7 @@ class WorkersView(CursorView):
         self._key = key
         selected = self.selected_id
         self.ids = [w.id for w in s.workers]
+        self.backends = [w.backend for w in s.workers]
         self.set_lines([worker_line(w, s.now) for w in s.workers])
         if self.ids:
             self.cursor = self.ids.index(selected) if selected in self.ids else 0
@@ -67,3 +69,10 @@ class WorkersView(CursorView):
         if self.cursor is None or not self.ids:
             return None
         return self.ids[min(self.cursor, len(self.ids) - 1)]
+
+    @property
+    def selected_backend(self) -> str | None:
+        """The backend `+`/`-` act on: the selected worker's."""
+        if self.cursor is None or not self.backends:
+            return None
+        return self.backends[min(self.cursor, len(self.backends) - 1)]
