@@ -73,12 +73,17 @@ async def test_snapshot_error_is_shown_not_raised() -> None:
         assert "snapshot error: OSError: run dir vanished" in text(app)
 
 
-async def test_supervisor_messages_become_notifications() -> None:
-    app = WatcherApp(FakeControl(messages=("worker 1 restarted (exit code 1)",)))
+async def test_supervisor_messages_before_attach_are_not_replayed_as_toasts() -> None:
+    fake = FakeControl(messages=("worker 1 restarted (exit code 1)",))
+    app = WatcherApp(fake)
     async with app.run_test(size=BIG) as pilot:
         await start(pilot)
+        assert app._notifications == [] or not any("restarted" in n.message for n in app._notifications)
+        fake.messages = (*fake.messages, "worker 0 exited (code 1)")
+        await app.poll_now()
         await app.poll_now()  # the same message again is not repeated
-        assert [n.message for n in app._notifications] == ["worker 1 restarted (exit code 1)"]
+        assert [n.message for n in app._notifications] == ["worker 0 exited (code 1)"]
+        assert app.events == ["worker 1 restarted (exit code 1)", "worker 0 exited (code 1)"]
 
 
 # -- keys --------------------------------------------------------------------------------------------

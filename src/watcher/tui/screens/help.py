@@ -22,6 +22,7 @@ HELP_KEYS: list[tuple[str, str]] = [
     ("t", "training panel: start/stop LoRA training, loss chart, eval before/after"),
     ("+ / -", "add / remove a worker"),
     ("l", "log of the worker selected in the workers table"),
+    ("e", "events: every notice of the run (toasts show only new ones)"),
     ("↑ ↓ PgUp PgDn", "move in the feed (stops following); End follows the newest again"),
     ("enter", "open the feed item: text, synth and natural traces, rubric"),
     ("tab", "move focus between the feed and the workers table"),

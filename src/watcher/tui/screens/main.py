@@ -16,6 +16,7 @@ from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
 from watcher.train.state import TrainingState
 from watcher.tui.screens.detail import DetailScreen
+from watcher.tui.screens.events import EventsScreen
 from watcher.tui.screens.gate import GateScreen
 from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.log import LogScreen
@@ -48,6 +49,7 @@ class MainScreen(Screen[None]):
         Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker"),
         Binding("minus", "remove_worker", "Worker", key_display="-", tooltip="Remove a worker"),
         Binding("l", "logs", "Logs", tooltip="Log of the selected worker"),
+        Binding("e", "events", "Events", tooltip="Every event of the run"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the workers or detach"),
     ]
@@ -182,6 +184,9 @@ class MainScreen(Screen[None]):
 
     def _open_train(self) -> None:
         self.app.push_screen(TrainScreen(refresh_s=self.wapp.interval))
+
+    def action_events(self) -> None:
+        self.app.push_screen(EventsScreen())
 
     def action_help(self) -> None:
         if not self.app.is_screen_installed("help"):
