@@ -51,7 +51,8 @@ async def test_small_terminal_keeps_progress_eta_and_keys() -> None:
         assert len(lines) == 24
         assert "649/1000" in lines[0] and "65%" in lines[0] and "ETA 26m" in lines[0]
         assert "$4.12" in lines[1]
-        for hint in ("p Pause", "g Gate", "t Train", "+ Worker", "- Worker", "l Logs", "? Help", "q Quit"):
+        for hint in ("p Pause", "g Gate", "t Train", "+- Worker", "/ Filter", "s Sort", "l Logs", "e Events",
+                     "? Help", "q Quit"):
             assert hint in lines[-1], hint
         assert "[612/1000]" in "\n".join(lines)  # the feed follows the newest item
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")

@@ -24,6 +24,7 @@ from watcher.tui.screens.train import TrainScreen
 from watcher.tui.screens.train_ask import TrainAskScreen
 from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
+from watcher.tui.widgets.filter import FilterInput
 from watcher.tui.widgets.finish import FinishView, finish_header
 from watcher.tui.widgets.groups import GroupsView, groups_header
 from watcher.tui.widgets.header import RunHeader
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from watcher.tui.app import WatcherApp
 
 
+WORKER_KEYS = Binding.Group("Worker", compact=True)
 RUNNING_STATES = frozenset({"starting", "running"})
 PAUSED_STATES = frozenset({"pausing", "paused"})
 LIVE_STATES = RUNNING_STATES | PAUSED_STATES
@@ -46,8 +48,12 @@ class MainScreen(Screen[None]):
         Binding("r", "resume", "Resume", tooltip="Resume the workers"),
         Binding("g", "gate", "Gate", tooltip="Run the quality gate on the data so far"),
         Binding("t", "train", "Train", tooltip="Training panel"),
-        Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker"),
-        Binding("minus", "remove_worker", "Worker", key_display="-", tooltip="Remove a worker"),
+        Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker on the selected backend",
+                group=WORKER_KEYS),
+        Binding("minus", "remove_worker", "Worker", key_display="-", group=WORKER_KEYS,
+                tooltip="Remove a worker from the selected backend"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the feed"),
+        Binding("s", "sort", "Sort", tooltip="Sort the feed: time, score"),
         Binding("l", "logs", "Logs", tooltip="Log of the selected worker"),
         Binding("e", "events", "Events", tooltip="Every event of the run"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -88,6 +94,8 @@ class MainScreen(Screen[None]):
         feed = FeedView(id="feed", classes="panel")
         feed.border_title = "feed"
         yield feed
+        yield FilterInput(placeholder="filter the feed: form, model, word… (enter keeps it, esc clears)",
+                          id="feed-filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -200,5 +208,25 @@ class MainScreen(Screen[None]):
             return
         self.app.push_screen(LogScreen(wid))
 
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
+
+    def action_sort(self) -> None:
+        self.notify(f"feed sorted by {self.query_one(FeedView).cycle_sort()}", timeout=2)
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if event.input.id == "feed-filter":
+            self.query_one(FeedView).set_view(query=event.value)
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        box = self.query_one(FilterInput)
+        box.display = event.keep and bool(box.value.strip())  # a kept filter stays visible
+        self.query_one(FeedView).focus()
+
     def on_feed_view_selected(self, event: FeedView.Selected) -> None:
-        self.app.push_screen(DetailScreen(event.item))
+        feed = self.query_one(FeedView)
+        items = list(feed.items)  # as shown: n/p follow the filter and the sort
+        index = next((i for i, it in enumerate(items) if it is event.item), None)
+        self.app.push_screen(DetailScreen(items, index) if index is not None else DetailScreen(event.item))
