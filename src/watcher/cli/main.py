@@ -20,6 +20,7 @@ from watcher.cli.attach import AttachCommand
 from watcher.cli.demo import DemoCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
 from watcher.cli.run import RunCommand
+from watcher.cli.runs import RunsCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
 from watcher.cli.worker import WorkerCommand
@@ -65,6 +66,7 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("demo", "full pipeline on the built-in simulated provider (no key needed)", DemoCommand()),
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),
+    ("runs", "list the runs: state, progress, accepted, cost, gate verdict, last activity", RunsCommand()),
     ("gate", "quality gate and export to mlx-lm training data", GateCommand()),
     ("train", "mlx-lm LoRA training on the gated export, then evaluation", TrainCommand()),
     ("verify", "score one poem against a form", VerifyCommand()),

@@ -1,12 +1,6 @@
-"""Text helpers only the TUI uses: state and score colours, shortened model names."""
+"""Text helpers only the TUI uses: score colours and shortened model names."""
 
 from __future__ import annotations
-
-STATE_STYLE = {
-    "running": "bold green", "starting": "bold cyan", "pausing": "bold yellow", "paused": "bold yellow",
-    "done": "bold blue", "failed": "bold red", "stopped": "bold magenta", "detached": "bold magenta",
-    "stopping": "bold yellow", "restarting": "yellow", "dead": "bold red",
-}
 
 
 def short_model(model: str, width: int) -> str:

@@ -7,11 +7,12 @@ from typing import Any
 from rich.text import Text
 
 from watcher.monitor.format import (
+    STATE_STYLE,
     fmt_duration,
 )
 from watcher.monitor.snapshot import Snapshot, WorkerStats
 from watcher.tui.widgets.lines import CursorView
-from watcher.tui.widgets.text import STATE_STYLE, short_model
+from watcher.tui.widgets.text import short_model
 
 WORKER_COLS = f"{'id':>3} {'backend/model':<24} {'pid':>7} {'state':<10} {'fly':>5} {'done':>6} {'rej':>4} " \
               f"{'err':>4} {'rl':>5}  last error"
