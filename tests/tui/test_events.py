@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fakes import FakeControl
 from pilot_helpers import settle, start, text
 
@@ -50,3 +52,15 @@ async def test_run_finishing_is_announced_once_and_logged() -> None:
         msgs = [n.message for n in app._notifications]
         assert msgs == ["run done: press g for the quality gate, q to quit"]
         assert app.events[-1] == msgs[0]
+
+
+async def test_screenshot_goes_to_the_run_directory(tmp_path) -> None:
+    app = WatcherApp(FakeControl(run_dir=tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        app.action_screenshot()
+        deadline = time.monotonic() + 10
+        while not list((tmp_path / "screenshots").glob("*.svg")) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        shots = list((tmp_path / "screenshots").glob("*.svg"))
+        assert shots and "<svg" in shots[0].read_text()

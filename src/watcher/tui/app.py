@@ -167,6 +167,20 @@ class WatcherApp(App[str | None]):
                 self.notify(msg, severity="information" if snap.state == "done" else "error", timeout=10)
             self._announced_state = snap.state
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Screenshots go to the run directory (`<run>/screenshots/`), a folder that exists, rather
+        than Textual's default (~/Downloads, missing on many servers)."""
+        if path is None:
+            target = self.control.run_dir / "screenshots"
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.notify(f"screenshot failed: {exc}", severity="error")
+                return
+            path = str(target)
+        self.deliver_screenshot(filename, path)
+        self.notify(f"screenshot saved in {path}", timeout=4)
+
     # -- commands and quitting -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -206,7 +206,7 @@ class MainScreen(Screen[None]):
         if wid is None:
             self.notify("no worker to show", severity="warning")
             return
-        self.app.push_screen(LogScreen(wid))
+        self.app.push_screen(LogScreen(wid, worker_ids=list(self.query_one(WorkersView).ids)))
 
     def action_filter(self) -> None:
         box = self.query_one(FilterInput)
