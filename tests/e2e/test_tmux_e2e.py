@@ -52,6 +52,7 @@ def test_demo_in_tmux_pause_resume_quit(tmp_path):
         forms = [f for f in re.findall(r"\] (\w+): score=", screen(name)) if f.lower() not in "claude-haiku-4-5"]
         form = forms[-1]  # a form whose name is not also in a model's name
         tmux("send-keys", "-t", name, "/")
+        wait_screen(name, lambda s: "filter the feed" in s, 20)  # the box has the focus: type into it
         tmux("send-keys", "-t", name, "-l", form.lower())
         filtered = wait_screen(name, lambda s: f"/{form.lower()}: " in s, 20)
         lines = [ln for ln in filtered.splitlines() if "score=" in ln and "] " in ln]
