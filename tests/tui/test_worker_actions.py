@@ -33,3 +33,13 @@ async def test_worker_keys_and_pause_are_hidden_on_a_finished_run() -> None:
         await pilot.press("plus")
         await settle(pilot)
         assert fake.called("add_worker") == 0
+
+
+async def test_q_on_a_finished_run_quits_without_asking() -> None:
+    fake = FakeControl(state="done")
+    app = WatcherApp(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+    assert app.return_value == "stop" and fake.called("stop") == 1

@@ -27,7 +27,7 @@ from textual.screen import Screen
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.control import RunControl
 from watcher.tui.screens.busy import BusyScreen
-from watcher.tui.screens.main import MainScreen
+from watcher.tui.screens.main import LIVE_STATES, MainScreen
 from watcher.tui.screens.quit import QuitScreen
 from watcher.tui.widgets.header import RunHeader
 
@@ -200,6 +200,9 @@ class WatcherApp(App[str | None]):
 
     async def action_quit(self) -> None:
         if self.exiting or isinstance(self.screen, QuitScreen):
+            return
+        if self.last_snapshot is not None and self.last_snapshot.state not in LIVE_STATES:
+            self._quit_chosen("stop")  # nothing runs: nothing to stop or detach, so nothing to ask
             return
         self.push_screen(QuitScreen(), self._quit_chosen)
 
