@@ -1,6 +1,7 @@
 """Benchmark of the TUI under load: keypress-to-screen latency and idle CPU.
 
     python bench/tui.py [--rate 2000] [--samples 20] [--idle-s 10] [--writer process|thread]
+                        [--filter TERM] [--sort "score ↓"]
 
 A writer appends real accepted/rejected records (watcher.run.records, encoded with encode_line) to a temp
 run dir at `--rate` records/s; the app runs headless (`run_test`, 120x40) on a control whose snapshot()
@@ -32,6 +33,7 @@ from typing import Any
 
 from textual import events
 
+from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
 from watcher.monitor.stats import StatsAggregator
 from watcher.run.records import Accepted, Attempt, Rejected, Usage, encode_line, item_id, utc_now
@@ -39,6 +41,7 @@ from watcher.train.state import TrainingState
 from watcher.tui.app import WatcherApp
 from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.main import MainScreen
+from watcher.tui.widgets.feed import SORTS, FeedView
 
 FORMS = ["Sonnet", "Villanelle", "Haiku", "Limerick", "Ghazal", "Sestina", "Pantoum", "Tanka"]
 MODELS = ["claude-haiku-4-5", "moonshotai/kimi-k2"]
@@ -103,13 +106,14 @@ class BenchControl:
 
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def add_worker(self) -> None: ...
-    def remove_worker(self) -> None: ...
+    def add_worker(self, backend: str | None = None) -> None: ...
+    def remove_worker(self, backend: str | None = None) -> None: ...
     def stop(self, graceful: bool = True) -> None: ...
     def detach(self) -> None: ...
     def worker_log(self, worker_id: int, lines: int = 200) -> str: return ""
     def read_record(self, path: str, offset: int) -> dict[str, Any] | None: return None
     def run_gate(self) -> dict[str, Any]: return {}
+    def gate_verdict(self) -> GateVerdict: return GateVerdict(passed=None)
     def start_training(self) -> None: ...
     def stop_training(self) -> None: ...
     def training_state(self) -> TrainingState | None: return None
@@ -147,6 +151,9 @@ async def run(args: argparse.Namespace) -> int:
         rng = random.Random(1)
         async with app.run_test(size=(120, 40)) as pilot:
             await asyncio.sleep(1.0)
+            if args.filter or args.sort:  # the feed as a user reading it filtered/sorted sees it
+                feed = app.query_one(FeedView)
+                feed.set_view(query=args.filter or None, sort=args.sort)
             # Baseline in the same run: the same presses with nothing arriving (this machine's own speed).
             base_open, base_close = await presses(app, args.samples, rng)
             proc.start()
@@ -205,6 +212,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--idle-s", type=float, default=10.0)
     ap.add_argument("--writer", choices=("process", "thread"), default="process")
+    ap.add_argument("--filter", default="", help="a feed filter kept active during the test (e.g. sonnet)")
+    ap.add_argument("--sort", choices=SORTS, default=None, help="a feed sort kept active during the test")
     return asyncio.run(run(ap.parse_args()))
 
 

@@ -1,7 +1,8 @@
-"""`watcher demo` in a real terminal (tmux): wait for records, press p, r and q, read the screen."""
+"""`watcher demo` in a real terminal (tmux): wait for records, press p, r, /, t, g and q, read the screen."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -47,10 +48,39 @@ def test_demo_in_tmux_pause_resume_quit(tmp_path):
         tmux("send-keys", "-t", name, "r")
         wait_screen(name, lambda s: "RUNNING" in s or "DONE" in s, 40)
         wait_screen(name, lambda s: s.count("score=") > n_paused or "DONE" in s, 60)
+        # `/` filters the feed to one form: every feed line shown is of that form
+        forms = [f for f in re.findall(r"\] (\w+): score=", screen(name)) if f.lower() not in "claude-haiku-4-5"]
+        form = forms[-1]  # a form whose name is not also in a model's name
+        tmux("send-keys", "-t", name, "/")
+        wait_screen(name, lambda s: "filter the feed" in s, 20)  # the box has the focus: type into it
+        tmux("send-keys", "-t", name, "-l", form.lower())
+        filtered = wait_screen(name, lambda s: f"/{form.lower()}: " in s, 20)
+        lines = [ln for ln in filtered.splitlines() if "score=" in ln and "] " in ln]
+        assert lines and all(f"] {form}: " in ln for ln in lines), filtered
+        tmux("send-keys", "-t", name, "Escape")
+        wait_screen(name, lambda s: f"/{form.lower()}: " not in s, 20)
+        # `t` before any gate asks first; `g` there runs the gate
+        tmux("send-keys", "-t", name, "t")
+        ask = wait_screen(name, lambda s: "Train on this export?" in s, 20)
+        assert "has not run" in ask and "Train anyway" in ask
+        tmux("send-keys", "-t", name, "g")
+        gate = wait_screen(name, lambda s: "records kept" in s and ("PASSED" in s or "FAILED" in s), 60)
+        failed = "FAILED" in gate.split("records kept")[0]
+        tmux("send-keys", "-t", name, "Escape")
+        wait_screen(name, lambda s: "score=" in s, 20)
+        tmux("send-keys", "-t", name, "t")
+        after = wait_screen(name, lambda s: "Train on this export?" in s or "Start training" in s, 20)
+        if failed:  # a failed gate: asked again, and cancel trains nothing
+            assert "Train on this export?" in after and "FAILED" in after
+        tmux("send-keys", "-t", name, "Escape")
+        wait_screen(name, lambda s: "score=" in s and "Train on this export?" not in s, 20)
+        running = "RUNNING" in screen(name) or "PAUSED" in screen(name)
         tmux("send-keys", "-t", name, "q")
-        dialog = wait_screen(name, lambda s: "Detach" in s and "Stop workers" in s, 20)
-        assert "Cancel" in dialog or "cancel" in dialog
-        tmux("send-keys", "-t", name, "s")
+        if running:  # something to stop or detach: asked; a finished run quits at once
+            dialog = wait_screen(name, lambda s: ("Detach" in s and "Stop workers" in s) or done.exists(), 20)
+            if not done.exists():
+                assert "Cancel" in dialog or "cancel" in dialog
+                tmux("send-keys", "-t", name, "s")
         deadline = time.time() + 60
         while not done.exists() and time.time() < deadline:
             time.sleep(0.2)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
 from watcher.run.records import FAIL_BELOW_MIN, FAIL_EMPTY, FAIL_TIMEOUT, FAIL_TRUNCATED
 from watcher.train.state import TrainingState
@@ -140,7 +141,7 @@ class FakeControl:
     def __init__(self, *, state: str = "running", workers: int = 2, feed: int = 30,
                  gate_report: dict[str, Any] | None = None, gate_error: Exception | None = None,
                  training: TrainingState | None = None, messages: tuple[str, ...] = (),
-                 run_dir: Path = Path("/fake/run")) -> None:
+                 run_dir: Path = Path("/fake/run"), verdict: GateVerdict | None = None) -> None:
         self.run_dir = run_dir
         self.state = state
         self.workers = make_workers(workers)
@@ -149,6 +150,7 @@ class FakeControl:
         self.gate_error = gate_error
         self.training = training  # immutable: shared as is
         self.messages = messages
+        self.verdict = verdict if verdict is not None else GateVerdict(passed=True, kept=649, total=649)
         self.now = T0 + ELAPSED
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.snapshots = 0
@@ -189,12 +191,12 @@ class FakeControl:
         self._call("resume")
         self.state = "running"
 
-    def add_worker(self) -> None:
-        self._call("add_worker")
+    def add_worker(self, backend: str | None = None) -> None:
+        self._call("add_worker", backend)
         self.workers = make_workers(len(self.workers) + 1)
 
-    def remove_worker(self) -> None:
-        self._call("remove_worker")
+    def remove_worker(self, backend: str | None = None) -> None:
+        self._call("remove_worker", backend)
         self.workers = self.workers[:-1] if len(self.workers) > 1 else self.workers
 
     def stop(self, graceful: bool = True) -> None:
@@ -222,6 +224,10 @@ class FakeControl:
         if self.gate_error is not None:
             raise self.gate_error
         return copy.deepcopy(self.gate_report)
+
+    def gate_verdict(self) -> GateVerdict:
+        self._call("gate_verdict")
+        return self.verdict
 
     def start_training(self) -> None:
         self._call("start_training")

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
-from textual.pilot import Pilot
+from pilot_helpers import settle, start, text
 from textual.widgets import DataTable
 
 from watcher.monitor.format import feed_line
@@ -23,25 +23,6 @@ from watcher.tui.widgets.loss_chart import LossChart
 from watcher.tui.widgets.workers import WorkersView
 
 BIG = (120, 40)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Wait until background control calls (and the polls they trigger) are done: events, not sleeps."""
-    app = pilot.app
-    for _ in range(10):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            return
-
-
-async def start(pilot: Pilot) -> None:
-    await pilot.app.poll_now()  # type: ignore[attr-defined]
-    await settle(pilot)
-
-
-def text(app: WatcherApp) -> str:
-    return app.screen_text()
 
 
 # -- main screen -----------------------------------------------------------------------------------
@@ -70,7 +51,8 @@ async def test_small_terminal_keeps_progress_eta_and_keys() -> None:
         assert len(lines) == 24
         assert "649/1000" in lines[0] and "65%" in lines[0] and "ETA 26m" in lines[0]
         assert "$4.12" in lines[1]
-        for hint in ("p Pause", "g Gate", "t Train", "+ Worker", "- Worker", "l Logs", "? Help", "q Quit"):
+        for hint in ("p Pause", "g Gate", "t Train", "+- Worker", "/ Filter", "s Sort", "l Logs", "e Events",
+                     "? Help", "q Quit"):
             assert hint in lines[-1], hint
         assert "[612/1000]" in "\n".join(lines)  # the feed follows the newest item
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
@@ -92,12 +74,17 @@ async def test_snapshot_error_is_shown_not_raised() -> None:
         assert "snapshot error: OSError: run dir vanished" in text(app)
 
 
-async def test_supervisor_messages_become_notifications() -> None:
-    app = WatcherApp(FakeControl(messages=("worker 1 restarted (exit code 1)",)))
+async def test_supervisor_messages_before_attach_are_not_replayed_as_toasts() -> None:
+    fake = FakeControl(messages=("worker 1 restarted (exit code 1)",))
+    app = WatcherApp(fake)
     async with app.run_test(size=BIG) as pilot:
         await start(pilot)
+        assert app._notifications == [] or not any("restarted" in n.message for n in app._notifications)
+        fake.messages = (*fake.messages, "worker 0 exited (code 1)")
+        await app.poll_now()
         await app.poll_now()  # the same message again is not repeated
-        assert [n.message for n in app._notifications] == ["worker 1 restarted (exit code 1)"]
+        assert [n.message for n in app._notifications] == ["worker 0 exited (code 1)"]
+        assert app.events == ["worker 1 restarted (exit code 1)", "worker 0 exited (code 1)"]
 
 
 # -- keys --------------------------------------------------------------------------------------------
@@ -141,7 +128,7 @@ async def test_add_and_remove_worker() -> None:
 
 async def test_command_failure_is_a_notification() -> None:
     class NoAdd(FakeControl):
-        def add_worker(self) -> None:
+        def add_worker(self, backend: str | None = None) -> None:
             raise RuntimeError("no backend has work left")
 
     app = WatcherApp(NoAdd())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 
 from watcher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -88,8 +89,17 @@ def print_forms() -> int:
     for f in list_forms():
         rows.append(("*" if f.name in DEFAULT_FORMS else "", f.name,
                      str(f.num_lines) if f.num_lines else "var", ", ".join(f.aliases) or "-", f.description))
+    # On a terminal every line fits its width (long aliases and descriptions are clipped); piped
+    # output stays whole for grep and scripts.
+    cols = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    if cols is not None:
+        fixed = sum(max(len(r[i]) for r in rows) for i in range(3)) + 2 * 4  # the first 3 columns, gaps
+        alias_room = max(6, min(28, cols - fixed - 1 - 24))  # leave the description 24 columns if it can
+        rows = [(a, b, c, _clip(d, alias_room), e) for a, b, c, d, e in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    room = None if cols is None else max(8, cols - sum(widths) - 2 * 4 - 1)
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+        desc = r[4] if room is None else _clip(r[4], room)
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + desc)
     print(f"\n* = default set ({len(DEFAULT_FORMS)} forms used when --forms is not given)")
     return EXIT_OK

@@ -26,6 +26,7 @@ from watcher.cli.options import add_run_dir_flags
 from watcher.cli.plan import PlanCommand
 from watcher.cli.push import PushCommand
 from watcher.cli.run import RunCommand
+from watcher.cli.runs import RunsCommand
 from watcher.cli.serve import ServeCommand
 from watcher.cli.sim import SimCommand
 from watcher.cli.status import StatusCommand
@@ -79,6 +80,7 @@ COMMANDS: list[tuple[str, str, Command]] = [
     ("demo", "full pipeline on the built-in simulated provider (no key needed)", DemoCommand()),
     ("attach", "open the TUI on a run whose workers are running", AttachCommand()),
     ("status", "snapshot of a run, live or finished", StatusCommand()),
+    ("runs", "list the runs: state, progress, accepted, cost, gate verdict, last activity", RunsCommand()),
     ("gate", "quality gate and export to mlx-lm training data", GateCommand()),
     ("export", "the gated export as a Hugging Face dataset folder (--hf DIR)", ExportCommand()),
     ("push", "upload the Hugging Face dataset folder to the Hub (HF_TOKEN)", PushCommand()),

@@ -19,6 +19,7 @@ from typing import Any
 
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
+from watcher.gate.verdict import GateVerdict, read_gate_verdict
 from watcher.generate.budget import record_prices
 from watcher.generate.jobs import make_job
 from watcher.monitor.notify import RunAlerts
@@ -425,8 +426,10 @@ class Supervisor:
             return None
         return min(cands, key=self.desired.__getitem__) if adding else max(cands, key=self.desired.__getitem__)
 
-    def _change_workers(self, delta: int) -> None:
-        b = self._pick_backend(adding=delta > 0)
+    def _change_workers(self, delta: int, backend: str | None = None) -> None:
+        if backend is not None and backend not in self.desired:
+            raise ConfigError(f"no backend {backend!r} in this run (backends: {', '.join(self.desired)})")
+        b = backend if backend is not None else self._pick_backend(adding=delta > 0)
         if b is None or b in self.relayout:
             return
         self.desired[b] = max(1, min(64, self.desired[b] + delta))
@@ -435,11 +438,11 @@ class Supervisor:
         self._set_control(stop_workers=[w.id for w in self.workers.values() if w.backend == b])
         append_event(self.run_dir, "relayout", backend=b, workers=self.desired[b])
 
-    def add_worker(self) -> None:
-        self._change_workers(+1)
+    def add_worker(self, backend: str | None = None) -> None:
+        self._change_workers(+1, backend)
 
-    def remove_worker(self) -> None:
-        self._change_workers(-1)
+    def remove_worker(self, backend: str | None = None) -> None:
+        self._change_workers(-1, backend)
 
     def _finish_relayout(self, b: str) -> None:
         self.relayout.discard(b)
@@ -488,6 +491,9 @@ class Supervisor:
         from watcher.train.process import stop_training
 
         stop_training(self.run_dir)
+
+    def gate_verdict(self) -> GateVerdict:
+        return read_gate_verdict(self.run_dir)
 
     def training_state(self) -> TrainingState | None:
         from watcher.train.state import read_training_state

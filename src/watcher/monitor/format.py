@@ -13,6 +13,12 @@ from watcher.monitor.snapshot import FeedItem
 
 BARS = "▁▂▃▄▅▆▇█"  # eighths of a cell's height: sparklines and chart columns
 PARTIAL = " ▏▎▍▌▋▊▉"  # eighths of a cell's width: smooth progress bars
+# Run and worker states as rich styles: the TUI and the CLI tables colour them alike.
+STATE_STYLE = {
+    "running": "bold green", "starting": "bold cyan", "pausing": "bold yellow", "paused": "bold yellow",
+    "done": "bold blue", "failed": "bold red", "stopped": "bold magenta", "detached": "bold magenta",
+    "stopping": "bold yellow", "restarting": "yellow", "dead": "bold red",
+}
 
 
 # -- durations ------------------------------------------------------------------------------------

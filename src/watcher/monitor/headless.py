@@ -168,11 +168,14 @@ def run_status(args: argparse.Namespace) -> int:
     stats.poll()
     snap = stats.snapshot()
     corrupt = _corrupt_lines(run_dir)
+    gate, training = gate_and_training(run_dir)
     if args.json:
-        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt}, default=str))
+        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt, "gate": gate, "training": training},
+                         default=str))
     else:
         print(summary_line(snap))
         print(final_table(snap))
+        print(gate_and_training_line(gate, training))
         if corrupt:
             print(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
                   "valid_json/schema); their items are generated again on the next start")
@@ -186,3 +189,25 @@ def _corrupt_lines(run_dir: Any) -> int:
 
     cfg = load_run_config(run_dir)
     return corrupt_lines(RunPaths(run_dir, cfg.output).dataset, cfg.job)
+
+
+def gate_and_training(run_dir: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The gate's verdict and training's state of a run, for `watcher status`."""
+    from watcher.gate.verdict import read_gate_verdict
+    from watcher.train.state import read_training_state
+
+    v = read_gate_verdict(run_dir)
+    t = read_training_state(run_dir)
+    gate = {"verdict": v.word, "passed": v.passed, "stale": v.stale, "kept": v.kept, "total": v.total}
+    training = None if t is None else {"status": t.status, "stage": t.stage, "iteration": t.iteration,
+                                       "total_iters": t.total_iters, "error": t.error}
+    return gate, training
+
+
+def gate_and_training_line(gate: dict[str, Any], training: dict[str, Any] | None) -> str:
+    g = f"gate {gate['verdict']}" + (f" ({gate['kept']} of {gate['total']} kept)" if gate["passed"] is not None
+                                     else " (not run: `watcher gate`)")
+    if training is None:
+        return f"{g} · training not started"
+    t = f"training {training['status']} · iteration {training['iteration']}/{training['total_iters']}"
+    return f"{g} · {t}" + (f" · {training['error']}" if training.get("error") else "")

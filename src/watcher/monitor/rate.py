@@ -27,11 +27,56 @@ class Window:
             self._order.append(sec)
         self.n += 1
 
-    def trim(self, end: float) -> None:
-        lo = int(end - self.span)  # whole buckets: the window is exact to a second
+    def trim(self, end: float, start: float | None = None) -> None:
+        """Drop what is older than `start` (default `end - span`; a paused run's window reaches
+        further back in wall time: see `Pauses.window_start`)."""
+        lo = int(end - self.span if start is None else start)  # whole buckets: exact to a second
         order, b = self._order, self._buckets
         while order and order[0] < lo:
             self.n -= b.pop(order.popleft())
+
+
+class Pauses:
+    """A run's paused intervals (from its pause/resume events): what separates running time from
+    wall time, so elapsed, rate and ETA stand still while the run is paused."""
+
+    __slots__ = ("closed", "open_at")
+
+    def __init__(self) -> None:
+        self.closed: list[tuple[float, float]] = []
+        self.open_at: float | None = None  # paused since then, not resumed yet
+
+    def pause(self, t: float) -> None:
+        if self.open_at is None:
+            self.open_at = t
+
+    def resume(self, t: float) -> None:
+        if self.open_at is not None:
+            if t > self.open_at:
+                self.closed.append((self.open_at, t))
+            self.open_at = None
+
+    def _intervals(self, hi: float) -> list[tuple[float, float]]:
+        out = self.closed if self.open_at is None else [*self.closed, (self.open_at, max(self.open_at, hi))]
+        return out
+
+    def within(self, lo: float, hi: float) -> float:
+        """Seconds paused between wall times lo and hi."""
+        return sum(max(0.0, min(e, hi) - max(s, lo)) for s, e in self._intervals(hi))
+
+    def window_start(self, end: float, span: float) -> float:
+        """The wall time `span` seconds of running time before `end` (pauses do not count)."""
+        t, need = end, span
+        for s, e in reversed(self._intervals(end)):
+            e = min(e, end)
+            if e <= s or s >= t:
+                continue
+            seg = t - e
+            if seg >= need:
+                return t - need
+            need -= seg
+            t = s
+        return t - need
 
 
 def rate_and_eta(n_accepted: int, n_done: int, span_s: float, remaining: int, total: int) -> tuple[float, float | None]:

@@ -103,10 +103,11 @@ class Snapshot:
     min_score: float | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
     max_cost_usd: float | None = None  # the run's spend ceiling (the supervisor fills it), None = none
+    paused_s: float = 0.0  # time paused between started_at and now: elapsed is running time
 
     @property
     def elapsed_s(self) -> float:
-        return max(0.0, self.now - self.started_at)
+        return max(0.0, self.now - self.started_at - self.paused_s)
 
     @property
     def progress(self) -> float:

@@ -280,8 +280,9 @@ class StatsAggregator:
             return None
 
     def _trim(self, end: float) -> None:
-        self._acc_times.trim(end)
-        self._done_times.trim(end)
+        start = self._tracker.pauses.window_start(end, self.window_s)  # the window is of running time
+        self._acc_times.trim(end, start)
+        self._done_times.trim(end, start)
 
 
     def snapshot(self, now: float | None = None) -> Snapshot:
@@ -294,11 +295,14 @@ class StatsAggregator:
         # Live run: the window ends now. Finished or stopped: it ends at the last record, so the
         # rate is what the run achieved rather than decaying to zero while nobody writes.
         end = now if live or self._last_t is None else self._last_t
+        pauses = tracker.pauses
+        if pauses.open_at is not None and live:
+            end = min(end, pauses.open_at)  # paused: rate and ETA stand where the pause found them
         self._trim(end)
         origin_candidates = [t for t in (self._first_t, tracker.session_start, tracker.supervisor_started_at)
                              if isinstance(t, int | float) and t > 0]
         origin = min(origin_candidates) if origin_candidates else self._created
-        span = min(self.window_s, max(1.0, end - origin))
+        span = min(self.window_s, max(1.0, end - origin - pauses.within(origin, end)))
         n_acc, n_done = self._acc_times.n, self._done_times.n  # trimmed to the window ending at `end`
         remaining = max(0, self.total_target - self.accepted - self.rejected)
         rate_per_min, eta = rate_and_eta(n_acc, n_done, span, remaining, self.total_target)
@@ -333,11 +337,13 @@ class StatsAggregator:
                               attempts=r[5], id=r[6], reason=r[7], detail=r[8], path=paths[r[9]],
                               offset=r[10], timestamp=r[11]) for r in self._feed)
         started = tracker.session_start or tracker.supervisor_started_at or self._first_t or self._created
+        snap_now = now if live or state not in ("done", "failed", "stopped") else max(float(started),
+                                                                                     self._last_t or now)
         return Snapshot(
             run=self.run, job=self.job, group_label=self.group_label, state=state,
             # A finished run's clock stops at its last record, so elapsed is how long the run took.
-            started_at=float(started), now=now if live or state not in ("done", "failed", "stopped")
-            else max(float(started), self._last_t or now), total_target=total, accepted=self.accepted,
+            started_at=float(started), now=snap_now, paused_s=pauses.within(float(started), snap_now),
+            total_target=total, accepted=self.accepted,
             rejected=self.rejected, errors=errors, attempts=self.attempts,
             rate_per_min=rate_per_min, eta_s=eta,
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, cost_usd=self.cost,

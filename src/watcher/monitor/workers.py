@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from watcher.monitor.rate import Pauses
 from watcher.monitor.snapshot import WorkerStats
 from watcher.monitor.tail import FileTailer
 from watcher.run.files import pid_alive
@@ -87,6 +88,7 @@ class WorkerTracker:
         self._ev: dict[int, _EvWorker] = {}
         self._messages: deque[str] = deque(maxlen=_MAX_MESSAGES)
         self.session_start: float | None = None
+        self.pauses = Pauses()
 
     @property
     def messages(self) -> tuple[str, ...]:
@@ -125,6 +127,10 @@ class WorkerTracker:
             if w is None:
                 w = self._ev[wid] = _EvWorker()
             w.last = kind
+        if kind == "pause":
+            self.pauses.pause(t)
+        elif kind in ("resume", "start"):  # a new round starts unpaused
+            self.pauses.resume(t)
         if kind == "start":
             self.session_start = t or self.session_start
             self._messages.append(f"{stamp} run started (round {ev.get('round', '?')})")

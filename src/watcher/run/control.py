@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
 from watcher.train.state import TrainingState
 
@@ -23,10 +24,11 @@ class RunControl(Protocol):
 
     def resume(self) -> None: ...
 
-    def add_worker(self) -> None:
-        """One more worker (on the backend with the most work left)."""
+    def add_worker(self, backend: str | None = None) -> None:
+        """One more worker on `backend` (None: the backend with the most work left)."""
 
-    def remove_worker(self) -> None: ...
+    def remove_worker(self, backend: str | None = None) -> None:
+        """One worker fewer on `backend` (None: any)."""
 
     def stop(self, graceful: bool = True) -> None:
         """Stop the workers: graceful lets in-flight calls finish; else kill them now."""
@@ -41,6 +43,9 @@ class RunControl(Protocol):
 
     def run_gate(self) -> dict[str, Any]:
         """Run the quality gate on the data so far; returns the report (see gate.py)."""
+
+    def gate_verdict(self) -> GateVerdict:
+        """The last gate report's verdict and whether the dataset changed since (gate/verdict.py)."""
 
     def start_training(self) -> None: ...
 

@@ -49,7 +49,10 @@ def start_training(run_dir: Path, cfg_path: str | os.PathLike[str] | None = None
     atomic_write_json(tdir / "config.json", cfg.model_dump(mode="json"))
     update_state(run_dir, status="running", pid=None, error=None, stages=[s.name for s in cfg.stages],
                  total_iters=cfg.total_iters)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # train.log is a file, read by people and by `watcher train`: no progress bars' carriage returns
+    # and escape codes (tqdm, huggingface_hub's downloads, rich), no colour.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1",
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "NO_COLOR": "1", "TERM": "dumb"}
     with open(paths.train_log, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "watcher.train.runner", "--run-dir", str(run_dir),

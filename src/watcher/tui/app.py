@@ -27,7 +27,7 @@ from textual.screen import Screen
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.control import RunControl
 from watcher.tui.screens.busy import BusyScreen
-from watcher.tui.screens.main import MainScreen
+from watcher.tui.screens.main import LIVE_STATES, MainScreen
 from watcher.tui.screens.quit import QuitScreen
 from watcher.tui.widgets.header import RunHeader
 
@@ -64,6 +64,7 @@ class WatcherApp(App[str | None]):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-control")
         self._polling = False
         self._seen_messages: set[str] = set()
+        self.events: list[str] = []  # the events screen's log: the run's notices, then this session's
         self._announced_state: str | None = None
         self.exiting = False
         self.main: MainScreen
@@ -150,15 +151,35 @@ class WatcherApp(App[str | None]):
             self.main.apply(snap)
 
     def _announce(self, snap: Snapshot) -> None:
+        """New notices become toasts (and go to the events log); what the run said before this app
+        attached only goes to the log: attaching or resuming must not replay old toasts."""
+        first = self.snapshot_count == 1
         for msg in snap.messages:
             if msg not in self._seen_messages:
                 self._seen_messages.add(msg)
-                self.notify(msg, severity="warning", timeout=8)
+                self.events.append(msg)
+                if not first:
+                    self.notify(msg, severity="warning", timeout=6)
         if snap.state != self._announced_state:
             if self._announced_state is not None and snap.state in ("done", "failed"):
-                self.notify(f"run {snap.state}: press g for the quality gate, q to quit",
-                            severity="information" if snap.state == "done" else "error", timeout=15)
+                msg = f"run {snap.state}: press g for the quality gate, q to quit"
+                self.events.append(msg)
+                self.notify(msg, severity="information" if snap.state == "done" else "error", timeout=10)
             self._announced_state = snap.state
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Screenshots go to the run directory (`<run>/screenshots/`), a folder that exists, rather
+        than Textual's default (~/Downloads, missing on many servers)."""
+        if path is None:
+            target = self.control.run_dir / "screenshots"
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.notify(f"screenshot failed: {exc}", severity="error")
+                return
+            path = str(target)
+        self.deliver_screenshot(filename, path)
+        self.notify(f"screenshot saved in {path}", timeout=4)
 
     # -- commands and quitting -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -172,12 +193,16 @@ class WatcherApp(App[str | None]):
                 ("Add worker", "Start one more worker", screen.action_add_worker),
                 ("Remove worker", "Stop one worker", screen.action_remove_worker),
                 ("Worker log", "Show the log of the selected worker", screen.action_logs),
+                ("Events", "Every event of the run", screen.action_events),
                 ("Help", "List the keys", screen.action_help),
             ):
                 yield SystemCommand(title, help_, action)
 
     async def action_quit(self) -> None:
         if self.exiting or isinstance(self.screen, QuitScreen):
+            return
+        if self.last_snapshot is not None and self.last_snapshot.state not in LIVE_STATES:
+            self._quit_chosen("stop")  # nothing runs: nothing to stop or detach, so nothing to ask
             return
         self.push_screen(QuitScreen(), self._quit_chosen)
 

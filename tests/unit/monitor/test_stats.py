@@ -298,3 +298,27 @@ def test_id_set_grows_and_stays_exact():
     assert all(s.add(i) for i in ids)
     assert not any(s.add(i) for i in ids)
     assert len(s) == 5000 and ids[123] in s and "nope" not in s
+
+
+def test_paused_run_freezes_elapsed_rate_and_eta(tmp_path):
+    r = Run(tmp_path, targets={"Sonnet": 1000}, window_s=300.0)
+    base = time.time()
+    r.hb(0, pid=os.getpid(), updated_at=base, state="paused")
+    atomic_write_json(tmp_path / "control.json", {"paused": True, "stop": False})
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(orjson.dumps({"t": base - 100, "event": "start", "round": 0}) + b"\n"
+                       + orjson.dumps({"t": base - 40, "event": "pause"}) + b"\n")
+    r.write(*[acc(i, t=base - 100 + i) for i in range(60)])  # 1/s for the 60 s before the pause
+    s1 = r.snap(base)
+    assert s1.state == "paused"
+    assert s1.elapsed_s == pytest.approx(60.0) and s1.rate_per_min == pytest.approx(60.0, rel=0.05)
+    s2 = r.snap(base + 120)  # two more minutes paused: nothing moves
+    assert (s2.elapsed_s, s2.rate_per_min, s2.eta_s) == pytest.approx((s1.elapsed_s, s1.rate_per_min, s1.eta_s))
+    with events.open("ab") as f:
+        f.write(orjson.dumps({"t": base + 120, "event": "resume"}) + b"\n")
+    atomic_write_json(tmp_path / "control.json", {"paused": False, "stop": False})
+    r.hb(0, pid=os.getpid(), updated_at=base + 130, state="running")
+    s3 = r.snap(base + 130)
+    # 10 s of running time after the resume: the window is 70 s of running time, not 230 s of wall time.
+    assert s3.elapsed_s == pytest.approx(70.0)
+    assert s3.rate_per_min == pytest.approx(60 / 70 * 60, rel=0.05)

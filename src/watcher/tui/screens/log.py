@@ -1,7 +1,12 @@
-"""The worker log: the tail of one worker's log, re-read every second while open."""
+"""The worker log: the tail of one worker's log, re-read every second while open.
+
+←/→ switch workers; HTTP-level lines (the SDKs' `HTTP Request: POST … 200 OK`) are hidden unless
+`h` shows them; the log follows its end unless the user scrolled up.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -18,23 +23,52 @@ if TYPE_CHECKING:
 class LogScreen(SubScreen):
     """The tail of one worker's log, re-read every second while open."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back"),
-                                             Binding("r", "reload", "Reload")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        # priority: the Log would take ←/→ for horizontal scrolling; switching workers matters more
+        Binding("left", "switch(-1)", "Prev worker", key_display="←", priority=True),
+        Binding("right", "switch(1)", "Next worker", key_display="→", priority=True),
+        Binding("h", "toggle_http", "HTTP lines"),
+        Binding("r", "reload", "Reload"),
+    ]
 
-    def __init__(self, worker_id: int, lines: int = 500) -> None:
+    def __init__(self, worker_id: int, lines: int = 500, worker_ids: list[int] | None = None) -> None:
         super().__init__()
         self.worker_id = worker_id
+        self.worker_ids = worker_ids or [worker_id]
         self.lines = lines
         self.text: str | None = None
+        self.show_http = False
         self._loading = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"worker {self.worker_id} · log (last {self.lines} lines)", style="bold"),
-                     id="log-title")
+        yield Static("", id="log-title")
         yield Log(max_lines=self.lines * 2, highlight=False, id="log")
         yield Footer()
 
+    def _title(self) -> None:
+        t = Text(f"worker {self.worker_id} · log (last {self.lines} lines)", style="bold")
+        if len(self.worker_ids) > 1:
+            t.append(f" · {self.worker_ids.index(self.worker_id) + 1}/{len(self.worker_ids)} (←/→)", style="dim")
+        t.append(" · HTTP lines shown" if self.show_http else " · HTTP lines hidden (h)", style="dim")
+        self.query_one("#log-title", Static).update(t)
+
+    def action_switch(self, delta: int) -> None:
+        if self.worker_id not in self.worker_ids or len(self.worker_ids) < 2:
+            return
+        self.worker_id = self.worker_ids[(self.worker_ids.index(self.worker_id) + delta) % len(self.worker_ids)]
+        self.text = None
+        self._loading = False  # a reply for the previous worker is dropped in show_text
+        self.action_reload()
+
+    def action_toggle_http(self) -> None:
+        self.show_http = not self.show_http
+        text, self.text = self.text, None
+        if text is not None:
+            self.show_text(text, self.worker_id)
+
     def on_mount(self) -> None:
+        self._title()
         self.action_reload()
         self.set_interval(1.0, self.action_reload)
 
@@ -42,18 +76,38 @@ class LogScreen(SubScreen):
         if self._loading:
             return
         self._loading = True
-        self.wapp.background(self.wapp.control.worker_log, self.worker_id, self.lines,
-                             done=self.show_text, failed=self.show_error, owner=self)
+        wid = self.worker_id
+        self.wapp.background(self.wapp.control.worker_log, wid, self.lines,
+                             done=lambda text: self.show_text(text, wid), failed=self.show_error, owner=self)
 
-    def show_text(self, text: str) -> None:
+    def show_text(self, text: str, worker_id: int | None = None) -> None:
         self._loading = False
+        if worker_id is not None and worker_id != self.worker_id:
+            return  # the user switched workers meanwhile
+        self._title()
         if text == self.text:
             return  # unchanged: keep the user's scroll position
-        self.text = text
         log = self.query_one(Log)
+        old = self.text
+        self.text = text
+        lines = [ln for ln in text.splitlines() if self.show_http or not is_http_noise(ln)]
+        if old is not None and text.startswith(old) and log.line_count:
+            # the log grew: append only what is new, so a user scrolled up stays where they are
+            new = [ln for ln in text[len(old):].splitlines() if self.show_http or not is_http_noise(ln)]
+            log.write_lines(new)
+            return
         log.clear()
-        log.write_lines(text.splitlines() or ["(empty log)"])
+        log.write_lines(lines or ["(empty log)"])
 
     def show_error(self, exc: BaseException) -> None:
         self._loading = False
         self.show_text(f"could not read the log: {type(exc).__name__}: {exc}")
+
+
+_HTTP_OK = re.compile(r'HTTP Request: .*"HTTP/[\d.]+ 2\d\d')
+
+
+def is_http_noise(line: str) -> bool:
+    """A successful request as httpx logs it (`HTTP Request: POST https://… "HTTP/1.1 200 OK"`); a
+    429 or 5xx line is not noise and stays."""
+    return _HTTP_OK.search(line) is not None

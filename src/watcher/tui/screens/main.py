@@ -12,14 +12,19 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
+from watcher.train.state import TrainingState
 from watcher.tui.screens.detail import DetailScreen
+from watcher.tui.screens.events import EventsScreen
 from watcher.tui.screens.gate import GateScreen
 from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.log import LogScreen
 from watcher.tui.screens.train import TrainScreen
+from watcher.tui.screens.train_ask import TrainAskScreen
 from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
+from watcher.tui.widgets.filter import FilterInput
 from watcher.tui.widgets.finish import FinishView, finish_header
 from watcher.tui.widgets.groups import GroupsView, groups_header
 from watcher.tui.widgets.header import RunHeader
@@ -29,8 +34,10 @@ if TYPE_CHECKING:
     from watcher.tui.app import WatcherApp
 
 
+WORKER_KEYS = Binding.Group("Worker", compact=True)
 RUNNING_STATES = frozenset({"starting", "running"})
 PAUSED_STATES = frozenset({"pausing", "paused"})
+LIVE_STATES = RUNNING_STATES | PAUSED_STATES
 
 
 class MainScreen(Screen[None]):
@@ -41,9 +48,14 @@ class MainScreen(Screen[None]):
         Binding("r", "resume", "Resume", tooltip="Resume the workers"),
         Binding("g", "gate", "Gate", tooltip="Run the quality gate on the data so far"),
         Binding("t", "train", "Train", tooltip="Training panel"),
-        Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker"),
-        Binding("minus", "remove_worker", "Worker", key_display="-", tooltip="Remove a worker"),
+        Binding("plus", "add_worker", "Worker", key_display="+", tooltip="Add a worker on the selected backend",
+                group=WORKER_KEYS),
+        Binding("minus", "remove_worker", "Worker", key_display="-", group=WORKER_KEYS,
+                tooltip="Remove a worker from the selected backend"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the feed"),
+        Binding("s", "sort", "Sort", tooltip="Sort the feed: time, score"),
         Binding("l", "logs", "Logs", tooltip="Log of the selected worker"),
+        Binding("e", "events", "Events", tooltip="Every event of the run"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the workers or detach"),
     ]
@@ -82,6 +94,8 @@ class MainScreen(Screen[None]):
         feed = FeedView(id="feed", classes="panel")
         feed.border_title = "feed"
         yield feed
+        yield FilterInput(placeholder="filter the feed: form, model, word… (enter keeps it, esc clears)",
+                          id="feed-filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,6 +139,8 @@ class MainScreen(Screen[None]):
             return self.run_state in RUNNING_STATES
         if action == "resume":
             return self.run_state in PAUSED_STATES
+        if action in ("add_worker", "remove_worker"):
+            return self.run_state in LIVE_STATES  # a finished or stopped run has no workers to change
         return True
 
     # -- actions ---------------------------------------------------------------------------------
@@ -136,19 +152,49 @@ class MainScreen(Screen[None]):
         self.run_state = "running"
         self.wapp.command("resume", self.wapp.control.resume)
 
+    def _selected_backend(self) -> str | None:
+        return self.query_one(WorkersView).selected_backend
+
     def action_add_worker(self) -> None:
-        self.wapp.command("add worker", self.wapp.control.add_worker)
-        self.notify("adding a worker…", timeout=2)
+        b = self._selected_backend()
+        self.wapp.command("add worker", lambda: self.wapp.control.add_worker(b))
+        self.notify(f"adding a {b or ''} worker…".replace("  ", " "), timeout=2)
 
     def action_remove_worker(self) -> None:
-        self.wapp.command("remove worker", self.wapp.control.remove_worker)
-        self.notify("removing a worker…", timeout=2)
+        b = self._selected_backend()
+        self.wapp.command("remove worker", lambda: self.wapp.control.remove_worker(b))
+        self.notify(f"removing a {b or ''} worker…".replace("  ", " "), timeout=2)
 
     def action_gate(self) -> None:
         self.app.push_screen(GateScreen())
 
     def action_train(self) -> None:
+        """Open the training panel; ask first when the export is one the gate did not pass on the
+        data as it is now (failed, never ran, or older than the dataset) and nothing is training."""
+
+        def check() -> tuple[GateVerdict, TrainingState | None]:
+            return self.wapp.control.gate_verdict(), self.wapp.control.training_state()
+
+        def decide(result: tuple[GateVerdict, TrainingState | None]) -> None:
+            verdict, training = result
+            if verdict.safe_to_train or (training is not None and training.status == "running"):
+                self._open_train()
+            else:
+                self.app.push_screen(TrainAskScreen(verdict), self._train_chosen)
+
+        self.wapp.background(check, done=decide, owner=self)
+
+    def _train_chosen(self, choice: str | None) -> None:
+        if choice == "gate":
+            self.action_gate()
+        elif choice == "train":
+            self._open_train()
+
+    def _open_train(self) -> None:
         self.app.push_screen(TrainScreen(refresh_s=self.wapp.interval))
+
+    def action_events(self) -> None:
+        self.app.push_screen(EventsScreen())
 
     def action_help(self) -> None:
         if not self.app.is_screen_installed("help"):
@@ -160,7 +206,27 @@ class MainScreen(Screen[None]):
         if wid is None:
             self.notify("no worker to show", severity="warning")
             return
-        self.app.push_screen(LogScreen(wid))
+        self.app.push_screen(LogScreen(wid, worker_ids=list(self.query_one(WorkersView).ids)))
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
+
+    def action_sort(self) -> None:
+        self.notify(f"feed sorted by {self.query_one(FeedView).cycle_sort()}", timeout=2)
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if event.input.id == "feed-filter":
+            self.query_one(FeedView).set_view(query=event.value)
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        box = self.query_one(FilterInput)
+        box.display = event.keep and bool(box.value.strip())  # a kept filter stays visible
+        self.query_one(FeedView).focus()
 
     def on_feed_view_selected(self, event: FeedView.Selected) -> None:
-        self.app.push_screen(DetailScreen(event.item))
+        feed = self.query_one(FeedView)
+        items = list(feed.items)  # as shown: n/p follow the filter and the sort
+        index = next((i for i, it in enumerate(items) if it is event.item), None)
+        self.app.push_screen(DetailScreen(items, index) if index is not None else DetailScreen(event.item))

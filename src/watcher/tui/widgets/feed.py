@@ -15,20 +15,38 @@ from watcher.monitor.format import (
 )
 from watcher.monitor.snapshot import FeedItem, Snapshot
 from watcher.tui.widgets.lines import CursorView
+from watcher.tui.widgets.text import score_style
+
+SORTS = ("time", "score ↓", "score ↑")  # `s` cycles them
 
 
-def feed_text(item: FeedItem) -> Text:
+def feed_text(item: FeedItem, min_score: float | None = None) -> Text:
+    """The headless line (`format.feed_line`), with the group in bold and the score coloured."""
     line = feed_line(item)
-    if item.kind == "accepted":
-        return Text(line, style="green", no_wrap=True)
-    return Text(line, style="yellow", no_wrap=True)
+    t = Text(line, style="green" if item.kind == "accepted" else "yellow", no_wrap=True)
+    g = line.find(item.group)
+    if g >= 0 and item.group:
+        t.stylize("bold", g, g + len(item.group))
+    if item.score is not None:
+        word = f"{item.score:.2f}"
+        i = line.find(word, g + len(item.group) if g >= 0 else 0)
+        if i >= 0:
+            t.stylize(score_style(item.score, min_score), i, i + len(word))
+    return t
+
+
+def matches(item: FeedItem, terms: Sequence[str]) -> bool:
+    """Every term (lower case) occurs in the item's form/category, model, kind, reason, id or line."""
+    hay = f"{item.group} {item.model} {item.kind} {item.reason or ''} {item.id} {feed_line(item)}".lower()
+    return all(t in hay for t in terms)
 
 
 class FeedView(CursorView):
     """Accepted and rejected items, newest at the bottom, bounded; follows the end unless the user
     moved the cursor or scrolled up (End follows again). Enter opens the item."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select", "Detail", key_display="↵")]
+    # Not in the footer (no room at 80 columns): the help lists it.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select", "Detail", key_display="↵", show=False)]
 
     class Selected(Message):
         def __init__(self, item: FeedItem) -> None:
@@ -38,7 +56,12 @@ class FeedView(CursorView):
     def __init__(self, max_items: int = 500, **kw: Any) -> None:
         super().__init__(**kw)
         self.max_items = max_items
-        self.items: list[FeedItem] = []
+        self.items: list[FeedItem] = []  # what is shown (filtered and sorted), parallel to _texts
+        self._all: list[FeedItem] = []  # everything received, in time order (when a view is active)
+        self._all_texts: list[Text] = []
+        self.query = ""
+        self.sort = SORTS[0]
+        self.min_score: float | None = None
         self._last_key: tuple[str, int] | None = None
         self.following = True
         self.unseen = 0
@@ -56,7 +79,13 @@ class FeedView(CursorView):
                 return list(feed[i + 1:])
         return list(feed)
 
+    @property
+    def viewing(self) -> bool:
+        """A filter or a sort is active: the shown lines are a view of everything received."""
+        return bool(self.query.strip()) or self.sort != SORTS[0]
+
     def apply(self, s: Snapshot) -> None:
+        self.min_score = s.min_score
         if not s.feed or (self._last_key is not None and self._key(s.feed[-1]) == self._last_key):
             return  # nothing new: the common case at 4 Hz, a single compare
         self.add(self.new_items(s.feed))
@@ -66,8 +95,18 @@ class FeedView(CursorView):
         if not new:
             return
         self._last_key = self._key(new[-1])
+        texts = [feed_text(it, self.min_score) for it in new]
+        if self.viewing:
+            self._all.extend(new)
+            self._all_texts.extend(texts)
+            drop = len(self._all) - self.max_items
+            if drop > 0:
+                del self._all[:drop]
+                del self._all_texts[:drop]
+            self._rebuild_view()
+            return
         self.items.extend(new)
-        self._texts.extend(feed_text(it) for it in new)
+        self._texts.extend(texts)
         drop = len(self.items) - self.max_items
         if drop > 0:
             del self.items[:drop]
@@ -89,10 +128,63 @@ class FeedView(CursorView):
         self.refresh()
 
     def _update_subtitle(self) -> None:
-        if self.following:
+        if self.viewing:
+            parts = [f"/{self.query.strip()}: {len(self.items)} of {len(self._all)}" if self.query.strip()
+                     else f"{len(self.items)} items"]
+            if self.sort != SORTS[0]:
+                parts.append(f"sort {self.sort}")
+            self.border_subtitle = " · ".join(parts)
+        elif self.following:
             self.border_subtitle = f"{len(self.items)} items · following"
         else:
             self.border_subtitle = f"{self.unseen} new · End to follow"
+
+    # -- filter and sort -------------------------------------------------------------------------
+    def set_view(self, query: str | None = None, sort: str | None = None) -> None:
+        """Filter by `query` (space-separated terms, all must match) and/or sort; keeps the cursor on
+        the same item. Back to no filter and time order, the feed follows the newest item again."""
+        was_viewing = self.viewing
+        if not was_viewing:  # entering a view: what is shown is everything
+            self._all, self._all_texts = list(self.items), list(self._texts)
+        if query is not None:
+            self.query = query
+        if sort is not None:
+            self.sort = sort
+        self._rebuild_view()
+        if was_viewing and not self.viewing:
+            self.unseen = 0
+            self.following = True
+            self.cursor = len(self._texts) - 1 if self._texts else None
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+            self._update_subtitle()
+
+    def cycle_sort(self) -> str:
+        self.set_view(sort=SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
+        return self.sort
+
+    def _rebuild_view(self) -> None:
+        selected = self.items[self.cursor] if self.cursor is not None and 0 <= self.cursor < len(self.items) \
+            else None
+        terms = self.query.lower().split()
+        pairs = [(it, t) for it, t in zip(self._all, self._all_texts, strict=True) if not terms or matches(it, terms)]
+        if self.sort != SORTS[0]:
+            pairs.sort(key=lambda p: -1.0 if p[0].score is None else p[0].score, reverse=self.sort == SORTS[1])
+        self.items = [p[0] for p in pairs]
+        self._texts = [p[1] for p in pairs]
+        self._strips.clear()
+        self._resize()
+        if self.viewing:
+            if self.following and self.sort == SORTS[0]:  # a filtered feed in time order still follows
+                self.cursor = len(self.items) - 1 if self.items else None
+                self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+            else:
+                self.following = False
+                keys = [self._key(it) for it in self.items]
+                key = self._key(selected) if selected is not None else None
+                self.cursor = keys.index(key) if key in keys else (0 if self.items else None)
+                self._scroll_to_cursor()
+        self._update_subtitle()
+        self.refresh(layout=True)
 
     def set_following(self, following: bool) -> None:
         if following == self.following:

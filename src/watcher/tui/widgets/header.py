@@ -9,13 +9,13 @@ from rich.text import Text
 from textual.widget import Widget
 
 from watcher.monitor.format import (
+    STATE_STYLE,
     bar,
     fmt_clock,
     fmt_duration,
     fmt_tokens,
 )
 from watcher.monitor.snapshot import Snapshot
-from watcher.tui.widgets.text import STATE_STYLE
 
 
 class RunHeader(Widget):

@@ -7,12 +7,13 @@ from typing import Any
 from rich.text import Text
 
 from watcher.monitor.format import (
+    STATE_STYLE,
     fmt_duration,
 )
 from watcher.monitor.outcome import backend_status
 from watcher.monitor.snapshot import Snapshot, WorkerStats
 from watcher.tui.widgets.lines import CursorView
-from watcher.tui.widgets.text import STATE_STYLE, short_model
+from watcher.tui.widgets.text import short_model
 
 WORKER_COLS = f"{'id':>3} {'backend/model':<24} {'pid':>7} {'state':<10} {'fly':>5} {'done':>6} {'rej':>4} " \
               f"{'err':>4} {'rl':>5}  last error"
@@ -51,6 +52,7 @@ class WorkersView(CursorView):
         super().__init__(**kw)
         self._key: Any = None
         self.ids: list[int] = []
+        self.backends: list[str] = []
 
     def apply(self, s: Snapshot) -> None:
         # now only matters while a worker is rate-limited or has a last error ("25s ago").
@@ -60,6 +62,7 @@ class WorkersView(CursorView):
         self._key = key
         selected = self.selected_id
         self.ids = [w.id for w in s.workers]
+        self.backends = [w.backend for w in s.workers]
         self.set_lines([worker_line(w, s.now) for w in s.workers])
         if self.ids:
             self.cursor = self.ids.index(selected) if selected in self.ids else 0
@@ -71,3 +74,10 @@ class WorkersView(CursorView):
         if self.cursor is None or not self.ids:
             return None
         return self.ids[min(self.cursor, len(self.ids) - 1)]
+
+    @property
+    def selected_backend(self) -> str | None:
+        """The backend `+`/`-` act on: the selected worker's."""
+        if self.cursor is None or not self.backends:
+            return None
+        return self.backends[min(self.cursor, len(self.backends) - 1)]
