@@ -1,4 +1,4 @@
-"""`watcher runs [--root DIR]`: every run under the runs directory, newest first, one line each."""
+"""`watcher runs [--runs-dir DIR]`: every run under the runs directory, newest first, one line each."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from watcher.errors import EXIT_OK
 
 class RunsCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--root", default=None, help="where runs live (default: data/runs)")
+        parser.add_argument("--runs-dir", "--root", dest="root", default=None,
+                            help="where runs live (default: $WATCHER_RUNS, else data/runs)")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-        from watcher.run.paths import DEFAULT_RUNS_ROOT
+        from watcher.run.paths import runs_root
 
         try:
-            list_runs_table(Path(args.root) if args.root else DEFAULT_RUNS_ROOT)
+            list_runs_table(runs_root(None, args.root))
         except BrokenPipeError:
             from watcher.cli.output import quiet_broken_pipe
 
