@@ -149,8 +149,9 @@ def test_estimate_against_a_demo_runs_real_spend(tmp_path, make_sim, sim_env):
     paths = RunPaths(tmp_path / "runs" / "r1")
     spent = sum(r["cost_usd"] for r in read_lines(paths.dataset) + read_lines(paths.rejects))
     first = plan["total"]["cost_online"]
-    # Without history: within a factor of 3 of the real spend, and inside the low..high range.
-    assert first["low"] <= spent <= first["high"]
+    # Without history: within a factor of 3 of the real spend, and under the hard ceiling `high`
+    # (`low` assumes the default output length, which the simulator's short poems can undercut).
+    assert spent <= first["high"]
     assert 1 / 3 <= first["expected"] / spent <= 3, (first, spent)
     # With that run as history (a new run of the same config): within a factor of 1.5.
     again = json.loads(watcher(tmp_path, sim_env, "plan", "--config", cfg, "--json").stdout)

@@ -205,7 +205,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # a process manager, a closed te
 
 
 def budget_exit(sup: Any, code: int) -> int:
-    """A run that ended at its spend ceiling with items left: the budget line and exit 3."""
+    """A TUI run that ended at its spend ceiling with items left: the budget line and exit 3 (headless
+    says it in its own final line)."""
     from watcher.errors import EXIT_OK, EXIT_RUN_FAILED
     from watcher.generate.budget import budget_stop_message
 

@@ -6,7 +6,8 @@ tries it sends back). Requests per item and output tokens per call come from thi
 runs when there are any (their records' `attempts` and `usage`), else from stated defaults.
 
 The range per line:
-- low: one call per item, output tokens per call as expected;
+- low: one call per item, output tokens per call as expected (every first try passes; not a floor
+  when the model writes less than expected);
 - expected: attempts per item and output per call from history (or the defaults below);
 - high: every item uses all `max_attempts` calls and each call writes `max_tokens`: a hard ceiling
   for the generation calls (a judge call, when configured, is estimated the same way).

@@ -154,9 +154,17 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         sys.stdout.flush()
         print(f"watcher: run {snap.run} stopped with workers failed: {why or 'see the worker logs'}",
               file=sys.stderr, flush=True)
-    code, line = run_outcome(snap, sup.failed(), bool(interrupts))
+    code, line = run_outcome(snap, sup.failed(), bool(interrupts), budget_line(sup))
     rep.emit({"type": "outcome", "exit_code": code, "text": line} if json_mode else line)
     return code
+
+
+def budget_line(sup: Any) -> str | None:
+    """The spend ceiling's line when the run stopped at it with items left (generate/budget.py)."""
+    from watcher.generate.budget import budget_stop_message
+
+    paths, cfg = getattr(sup, "paths", None), getattr(sup, "cfg", None)
+    return budget_stop_message(paths, cfg) if paths is not None and cfg is not None else None
 
 
 def run_status(args: argparse.Namespace) -> int:

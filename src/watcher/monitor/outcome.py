@@ -26,14 +26,17 @@ def backend_status(w: WorkerStats, now: float | None = None) -> str | None:
     return f"unreachable since {since}{probe}: {w.down_reason or '?'}"
 
 
-def run_outcome(s: Snapshot, workers_failed: bool, interrupted: bool) -> tuple[int, str]:
-    """(exit code, final line): 0 every item ended; 3 items pending (a backend down, workers failed,
-    transport failures); 130 stopped by the user."""
+def run_outcome(s: Snapshot, workers_failed: bool, interrupted: bool,
+                budget: str | None = None) -> tuple[int, str]:
+    """(exit code, final line): 0 every item ended; 3 items pending (the spend ceiling reached — its
+    line is `budget` —, a backend down, workers failed, transport failures); 130 stopped by the user."""
     pending = pending_items(s)
     ended = f"{s.accepted} accepted, {s.rejected} rejected"
     if interrupted:
         return EXIT_INTERRUPTED, (f"watcher: stopped by the user · {ended} · {pending} pending; "
                                   "run the same command to continue")
+    if budget:
+        return EXIT_RUN_FAILED, f"watcher: {budget}"
     downs = sorted({f"{w.backend} {backend_status(w)}" for w in s.workers if w.breaker == "down"})
     if pending or workers_failed or downs:
         why = "; ".join(downs) if downs else ("a worker failed" if workers_failed else "calls failed in transport")
