@@ -86,10 +86,10 @@ def test_poetry_job_through_mlx_lm_server(tmp_path, mlx_server, model_name):
         tin = u["input_tokens"] - u["cache_read_tokens"] + 0.5 * u["cache_read_tokens"]
         assert r["cost_usd"] == pytest.approx((tin * 1.0 + u["output_tokens"] * 2.0) / 1e6)
     run = str(tmp_path / "runs" / "r")
-    s = cli("status", "--run", run, "--json", cwd=tmp_path, timeout=60)
+    s = cli("status", "--run-dir", run, "--json", cwd=tmp_path, timeout=60)
     assert s.returncode == 0, s.stderr
     snap = json.loads(s.stdout)
     assert snap["rejected"] == 2 and snap["tokens_out"] == sum(r["usage"]["output_tokens"] for r in rej)
-    g = cli("gate", "--run", run, "--json", cwd=tmp_path, timeout=120)
+    g = cli("gate", "--run-dir", run, "--json", cwd=tmp_path, timeout=120)
     assert g.returncode in (0, 1), g.stdout + g.stderr  # it runs and decides; nothing was accepted
     assert "Traceback" not in g.stderr
