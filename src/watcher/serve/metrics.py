@@ -109,6 +109,19 @@ def snapshot_metrics(s: Snapshot) -> list[Metric]:
     for w in s.workers:
         in_flight.add_metric([s.run, str(w.id), w.backend, w.model], w.in_flight)
     out += [workers, in_flight]
+    if s.workers:
+        # A backend is up unless one of its workers' breakers gave it up (down); open = probing.
+        up = _gauge("watcher_backend_up", "1 while the backend is not given up on (breaker not down)",
+                    ["run", "backend"])
+        probing = _gauge("watcher_backend_probing", "1 while the backend's breaker is open (probing)",
+                         ["run", "backend"])
+        states: dict[str, set[str]] = {}
+        for w in s.workers:
+            states.setdefault(w.backend, set()).add(w.breaker)
+        for backend, st in sorted(states.items()):
+            up.add_metric([s.run, backend], 0 if "down" in st else 1)
+            probing.add_metric([s.run, backend], 1 if "open" in st else 0)
+        out += [up, probing]
     return out
 
 

@@ -160,3 +160,14 @@ def test_metrics_endpoint_serves_the_headless_snapshots(tmp_path):
             MetricsEndpoint(sup, port)  # taken: a usage error before any worker would start
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)
+
+
+def test_backend_up_down_and_probing():
+    from dataclasses import replace
+
+    down = replace(worker(0, "failed"), breaker="down", down_reason="auth 401")
+    probing = replace(worker(1, "running"), backend="openrouter", breaker="open")
+    m = parse(snapshot_metrics(snap(workers=(down, probing))))
+    assert m[("watcher_backend_up", (("backend", "claude"), ("run", "r1")))] == 0
+    assert m[("watcher_backend_up", (("backend", "openrouter"), ("run", "r1")))] == 1
+    assert m[("watcher_backend_probing", (("backend", "openrouter"), ("run", "r1")))] == 1
