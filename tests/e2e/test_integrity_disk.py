@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import orjson
 import pytest
@@ -75,3 +76,30 @@ def test_full_disk_is_one_line_and_the_same_command_finishes_after_room(tmp_path
     done = subprocess.run(cmd, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert_run_intact(run_dir)
+
+
+def test_gate_on_a_full_disk_is_one_line_and_keeps_the_old_export(tmp_path, small_fs, sim, sim_env):
+    """The gate's export has no room: one line naming the file, exit 3, the previous export whole;
+    with room made the same `watcher gate` passes."""
+    data = sim_config_dict(sim, forms=["Haiku"], num=6)
+    data["runs_dir"] = str(small_fs / "runs")
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(tomli_w.dumps(data))
+    done = subprocess.run(headless_cmd(cfg_path, "g"), cwd=tmp_path, env=sim_env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    run_dir = small_fs / "runs" / "g"
+    gate = [sys.executable, "-m", "watcher.cli.main", "gate", "--run-dir", str(run_dir)]
+    first = subprocess.run(gate, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
+    assert first.returncode in (0, 1), first.stderr
+    before = (run_dir / "gate" / "train.jsonl").read_bytes()
+    filler = small_fs / "filler"
+    _fill(filler)
+    full = subprocess.run(gate, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
+    lines = [x for x in full.stderr.splitlines() if x.strip()]
+    assert full.returncode == EXIT_RUN_FAILED and "Traceback" not in full.stderr, full.stderr[-2000:]
+    assert len(lines) == 1 and "no space left on device" in lines[0], full.stderr
+    assert (run_dir / "gate" / "train.jsonl").read_bytes() == before  # the old export, whole
+    filler.unlink()
+    again = subprocess.run(gate, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
+    assert again.returncode in (0, 1) and "Traceback" not in again.stderr, again.stderr

@@ -13,6 +13,7 @@ Exit codes (all commands):
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import Protocol
@@ -135,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        # A full disk under a command without its own handling (the gate's export, say): one line.
+        from watcher.run.files import disk_full
+
+        print(f"watcher: {disk_full(e.filename or 'a file', e)}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
