@@ -159,3 +159,20 @@ def test_estimate_against_a_demo_runs_real_spend(tmp_path, make_sim, sim_env):
     assert 1 / 1.5 <= again["total"]["cost_online"]["expected"] / spent <= 1.5, (again["total"], spent)
     print(f"estimate/spent: default {first['expected'] / spent:.2f}, "
           f"history {again['total']['cost_online']['expected'] / spent:.2f}")
+
+
+def test_backend_down_against_a_closed_port_is_notified(tmp_path, sim, sim_env, receiver):
+    """A backend whose port refuses connections is given up on after give_up_after_s: the run ends
+    with exit 3 and the webhook hears backend_down, naming the backend (and no key)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens here once the socket is closed
+    data = sim_config_dict(sim, forms=["Haiku"], num=4, notify={"webhook_url": receiver.url})
+    ob = data["backends"]["openrouter"]
+    ob.update(base_url=f"http://127.0.0.1:{closed}/v1", give_up_after_s=2.0, timeout_s=1.0)
+    out = watcher(tmp_path, sim_env, "--headless", "--config", write_config(tmp_path, data), "--run", "r1")
+    assert out.returncode == 3, out.stdout[-2000:] + out.stderr[-2000:]
+    assert f"127.0.0.1:{closed}" in out.stdout.strip().splitlines()[-1]
+    assert "backend_down" in receiver.events(), receiver.got
+    down = receiver.got[receiver.events().index("backend_down")]
+    assert "openrouter" in down["message"] and "sim-key" not in json.dumps(receiver.got)
