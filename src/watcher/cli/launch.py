@@ -125,7 +125,7 @@ def check_keys(cfg: RunConfig) -> None:
 def _where(opts: RunOptions, cfg: RunConfig, demo: bool) -> tuple[str, Path, str | None]:
     """(run name, runs folder, a note) from --run-dir, or --run, or the default name under --runs-dir:
     today's run of this job, or a new one when today's was made with another job (the note says so)."""
-    from watcher.generate.supervisor import default_run_name, pick_run_name
+    from watcher.generate.run_names import default_run_name, pick_run_name
 
     if opts.run_dir:
         d = open_run_dir(opts.run_dir)

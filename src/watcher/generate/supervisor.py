@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,36 +53,6 @@ class WorkerProc:
     started: float = 0.0
     restart_at: float | None = None
     exit_code: int | None = None
-
-
-def default_run_name(cfg: RunConfig, demo: bool = False) -> str:
-    return f"{'demo-' if demo and not cfg.run_prefix.startswith('demo') else ''}{cfg.run_prefix}-{date.today().isoformat()}"
-
-
-def pick_run_name(cfg: RunConfig, base: str, runs_root: Path | None = None) -> tuple[str, str | None]:
-    """The run a command without --run writes to: today's run `base` if it was made with the same job
-    (it continues), else the first of base-2, base-3... that was, or that does not exist yet (a new
-    run). Returns (name, a note saying why it is not `base`, or None)."""
-    root = runs_root or Path(cfg.runs_dir)
-    name, n = base, 1
-    while True:
-        stored = RunPaths(root / name, cfg.output).config
-        if not stored.exists():
-            break
-        try:
-            bad, _ = config_difference(load_config(stored)[0], cfg)
-        except ConfigError:
-            bad = ["its config.toml no longer loads"]
-        if not bad:
-            break
-        n += 1
-        name = f"{base}-{n}"
-    if n == 1:
-        return name, None
-    others = base if n == 2 else f"{base} .. {base}-{n - 1}"
-    if RunPaths(root / name, cfg.output).config.exists():
-        return name, f"continuing run {name} ({others}: made with a different job)"
-    return name, f"today's run {others} was made with a different job; starting a new run {name}"
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

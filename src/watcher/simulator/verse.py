@@ -275,7 +275,7 @@ FORM_NAMES = {"haiku": "Haiku", "tanka": "Tanka", "cinquain": "Cinquain", "limer
               "shakespearean_sonnet": "Shakespearean sonnet"}
 
 
-def compose(form_slug: str, topic: str, tone: str, rng: random.Random, tries: int = 8) -> str | None:
+def compose(form_slug: str, topic: str, tone: str, rng: random.Random, tries: int = 16) -> str | None:
     """A poem of the form about `topic` that the verifier scores 1.0, or None when the form is not
     one we compose (the caller falls back to the corpus) or no draw verified."""
     if form_slug not in FORM_NAMES:
@@ -290,6 +290,11 @@ def compose(form_slug: str, topic: str, tone: str, rng: random.Random, tries: in
             lines = _sonnet(cp)
         if not lines or len({ln.lower() for ln in lines}) < len(lines):
             continue  # no line said twice (a villanelle's refrains are not composed here)
+        head, _, rest = lines[0].partition(" ")
+        if head.lower() in ("and", "or", "nor") and rest:
+            # A poem does not open mid-sentence (the verifier's line_order says so too): "now" is one
+            # light syllable in the conjunction's place, so metre and rhyme stay as they were.
+            lines[0] = f"now {rest}"
         lines = _punctuate(lines, rng)
         shape = STANZAS.get(form_slug)
         if shape:

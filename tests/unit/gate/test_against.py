@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from helpers import ROOT
-
 from watcher.cli.main import main
-from watcher.config import apply_overrides, dump_config, load_config, parse_config
+from watcher.config import PACKAGED_CONFIGS, apply_overrides, dump_config, load_config, parse_config
 from watcher.gate.run import run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.run.records import Accepted, Usage, encode_line, item_id
@@ -22,7 +20,7 @@ def poem(seed: int) -> str:
 
 
 def make_run(root: Path, name: str, poems: list[str]) -> Path:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
                            {"poetry.forms": ["Sonnet"], "poetry.num": len(poems)})
     run = root / name

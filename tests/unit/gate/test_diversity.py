@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
-from watcher.config import apply_overrides, dump_config, load_config, parse_config
+from watcher.config import PACKAGED_CONFIGS, apply_overrides, dump_config, load_config, parse_config
 from watcher.gate.diversity import text_figures
 from watcher.gate.run import run_gate
 from watcher.generate.jobs import make_job
@@ -40,7 +39,7 @@ def record(item: object, text: str, model: str) -> bytes:
 
 
 def make_run(tmp_path: Path, **div: object) -> tuple[Path, object]:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
                            {"poetry.forms": ["Sonnet", "Haiku"], "poetry.num": 8, "gate.diversity.enabled": True,
                             **{f"gate.diversity.{k}": v for k, v in div.items()}})

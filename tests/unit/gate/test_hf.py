@@ -8,10 +8,9 @@ import random
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
 from watcher.cli.main import main
-from watcher.config import apply_overrides, dump_config, load_config, parse_config
+from watcher.config import PACKAGED_CONFIGS, apply_overrides, dump_config, load_config, parse_config
 from watcher.gate.run import run_gate
 from watcher.generate.traces import build_synth_trace, natural_trace
 from watcher.run.records import Accepted, Usage, encode_line, item_id
@@ -20,7 +19,7 @@ WORDS = [f"{a}{b}" for a in ("mor", "tel", "van", "sil", "kor") for b in ("a", "
 
 
 def make_gated_run(tmp_path: Path, n: int = 30) -> Path:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
                            {"poetry.forms": ["Haiku"], "poetry.num": n})
     runs = tmp_path / "runs"

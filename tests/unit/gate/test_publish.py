@@ -13,9 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
-from watcher.config import apply_overrides, dump_config, load_config, parse_config
+from watcher.config import PACKAGED_CONFIGS, apply_overrides, dump_config, load_config, parse_config
 from watcher.gate.export import SPLITS
 from watcher.gate.publish import VERSION_PREFIX
 from watcher.gate.run import run_gate
@@ -44,7 +43,7 @@ def lines(n: int, start: int = 0) -> bytes:
 
 
 def make_run(tmp_path: Path, n: int) -> Path:
-    cfg, _ = load_config(ROOT / "configs" / "poetry.toml")
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
                            {"poetry.forms": ["Sonnet"], "poetry.num": n})
     run = tmp_path / "run"

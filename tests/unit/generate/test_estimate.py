@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT
 
-from watcher.config import parse_config
+from watcher.config import PACKAGED_CONFIGS, load_config, parse_config
 from watcher.generate.estimate import TokenCounter, estimate
 from watcher.generate.jobs import make_job
 from watcher.generate.plan import build_plan
@@ -94,13 +93,13 @@ def test_a_resumed_run_counts_only_pending_items(tmp_path):
 @pytest.mark.parametrize("name", ["poetry", "demo", "aba", "agentic"])
 def test_plan_on_each_shipped_config(name, tmp_path):
     out = subprocess.run([sys.executable, "-m", "watcher.cli.main", "plan", "--config",
-                          str(ROOT / "configs" / f"{name}.toml"), "--json"],
+                          str(PACKAGED_CONFIGS / f"{name}.toml"), "--json"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     from watcher.config import load_config
 
-    cfg = load_config(ROOT / "configs" / f"{name}.toml")[0]
+    cfg = load_config(PACKAGED_CONFIGS / f"{name}.toml")[0]
     assert d["items"] == len(build_plan(cfg, make_job(cfg))) > 0
     assert set(d["backends"]) == set(cfg.active_backends())
     for kind in ("requests", "input_tokens", "output_tokens", "cost_online", "cost_batch"):
@@ -111,9 +110,11 @@ def test_plan_on_each_shipped_config(name, tmp_path):
 
 def test_dry_run_prints_the_plan_and_creates_no_run(tmp_path):
     out = subprocess.run([sys.executable, "-m", "watcher.cli.main", "--headless", "--dry-run", "--config",
-                          str(ROOT / "configs" / "demo.toml"), "--max-cost", "0.001"],
+                          str(PACKAGED_CONFIGS / "demo.toml"), "--max-cost", "0.001"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "plan: poetry job, 20 items to do" in out.stdout
+    cfg = load_config(PACKAGED_CONFIGS / "demo.toml")[0]
+    items = len(cfg.poetry.forms) * cfg.poetry.num
+    assert f"plan: poetry job, {items} items to do" in out.stdout
     assert "WARNING" in out.stdout  # the expected cost passes the ceiling
     assert not (tmp_path / "data").exists()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from watcher.config import load_config
-from watcher.generate.supervisor import pick_run_name, prepare_run
+from watcher.generate.run_names import pick_run_name
+from watcher.generate.supervisor import prepare_run
 
 
 def _cfg(forms: str):
