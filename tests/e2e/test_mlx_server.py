@@ -77,10 +77,14 @@ def test_poetry_job_through_mlx_lm_server(tmp_path, mlx_server, model_name):
     assert p.stdout.splitlines()[-1].startswith("watcher: done · every item ended"), p.stdout
     acc, rej = assert_each_item_once(tmp_path / "runs" / "r")
     assert not acc and len(rej) == 2
+    attempts = [a for r in rej for a in r["attempt_log"]]
+    # The tiny model rarely stops before 24 tokens; when it does the try is scored, not truncated.
+    assert sum(a["finish_reason_raw"] == "length" for a in attempts) >= len(attempts) - 1
+    for a in attempts:
+        assert (a["failure"] == "truncated") == (a["finish_reason_raw"] == "length"), a
     for r in rej:
-        assert r["reason"] == "truncated" and r["finish_reason"] == "length"
-        assert all(a["failure"] == "truncated" and a["finish_reason_raw"] == "length" for a in r["attempt_log"])
-        assert r["usage"]["input_tokens"] > 0 and r["usage"]["output_tokens"] == 24 * r["attempts"]
+        assert r["reason"] in ("truncated", "below_min_score")
+        assert r["usage"]["input_tokens"] > 0 and 0 < r["usage"]["output_tokens"] <= 24 * r["attempts"]
         u = r["usage"]
         # mlx_lm.server reports prompt-cache hits (cached_tokens): priced at 0.5x input for openai backends.
         tin = u["input_tokens"] - u["cache_read_tokens"] + 0.5 * u["cache_read_tokens"]
