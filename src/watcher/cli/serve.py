@@ -37,7 +37,7 @@ class ServeCommand:
             return run_session(Path(args.session), read_only=args.read_only)
         from watcher.run.paths import runs_root, select_run
         from watcher.serve.metrics import RunMetrics
-        from watcher.serve.server import TOKEN_ENV, WatcherServer, is_loopback
+        from watcher.tui.web import TOKEN_ENV, WatcherServer, is_loopback
 
         # Read, then drop from the environment: session processes inherit it and have no use for it.
         token = args.token or os.environ.pop(TOKEN_ENV, None) or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from watcher.serve.server import COOKIE, Guard, is_loopback
+from watcher.tui.web import COOKIE, Guard, is_loopback
 
 TOKEN = "t0ken-for-unit-tests"
 

@@ -1,4 +1,4 @@
-"""The web server of `watcher serve`: textual-serve's app-per-session server, plus `/metrics`, a
+"""The browser side of `watcher serve`: textual-serve (Textual's web front end, so it lives under tui/) with /metrics and the token guard.
 token check on every request and a clean startup line.
 
 textual-serve runs `command` (one TUI process per browser websocket) and serves its xterm.js page;
