@@ -13,18 +13,10 @@ import shutil
 import time
 from pathlib import Path
 
+from watcher.run.files import pid_alive
+
 VERSION_PREFIX = "gate."
 _LINK_TMP = ".gate.link."
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _owner(name: str) -> int | None:
@@ -52,7 +44,7 @@ def clean_leftovers(link: Path) -> list[str]:
         pid = _owner(name)
         if pid is None or (live is not None and p.name == live.name):
             continue
-        if pid == os.getpid() or not _pid_alive(pid):
+        if pid == os.getpid() or not pid_alive(pid):
             if p.is_symlink() or not p.is_dir():
                 p.unlink(missing_ok=True)
             else:
