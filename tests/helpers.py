@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import tomli_w
 
 from watcher.config import load_config
 from watcher.generate.jobs import make_job
@@ -92,10 +94,24 @@ def assert_each_item_once(run_dir):
     return acc, rej
 
 
+def write_sim_config(tmp_path: Path, sim: Any, forms: list[str] | None = None, num: int = 3,
+                     **top: Any) -> Path:
+    """`sim_config_dict` written to tmp_path/run.toml, its runs under tmp_path/runs."""
+    data = sim_config_dict(sim, forms=forms, num=num, **top)
+    data["runs_dir"] = str(tmp_path / "runs")
+    path = tmp_path / "run.toml"
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+def popen_run(cmd: list[str], cwd: Path, env: dict[str, str], stderr: int = subprocess.PIPE) -> subprocess.Popen:
+    """A watcher command started in the background as a user would: no stdin, output captured as text."""
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=stderr, text=True)
+
+
 def wait_for(pred, timeout=60.0, step=0.05):
     """Poll `pred` until it is true or `timeout` seconds pass; returns whether it became true."""
-    import time
-
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():

@@ -9,17 +9,18 @@ import subprocess
 import sys
 
 import pytest
-import tomli_w
 from helpers import (
     assert_run_intact,
     headless_cmd,
     make_run,
     one_line,
+    popen_run,
     read_lines,
     sim_config_dict,
     wait_for,
     worker_cmd,
     write_layout,
+    write_sim_config,
 )
 
 from watcher.errors import EXIT_FATAL, EXIT_USAGE
@@ -30,23 +31,10 @@ from watcher.run.paths import RunPaths
 pytestmark = pytest.mark.slow
 
 
-def _cfg(tmp_path, sim, num):
-    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=num)
-    data["runs_dir"] = str(tmp_path / "runs")
-    p = tmp_path / "run.toml"
-    p.write_text(tomli_w.dumps(data))
-    return p
-
-
-def _popen(cmd, tmp_path, env):
-    return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
 def test_two_supervisors_at_once_one_is_refused_naming_the_owner(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.1, defect_rate=0.0)
-    cmd = headless_cmd(_cfg(tmp_path, sim, 8))
-    a, b = _popen(cmd, tmp_path, sim_env), _popen(cmd, tmp_path, sim_env)
+    cmd = headless_cmd(write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 8))
+    a, b = popen_run(cmd, tmp_path, sim_env), popen_run(cmd, tmp_path, sim_env)
     (out_a, err_a), (out_b, err_b) = a.communicate(timeout=90), b.communicate(timeout=90)
     codes = sorted([a.returncode, b.returncode])
     assert codes == [0, EXIT_USAGE], (out_a, err_a, out_b, err_b)
@@ -64,12 +52,12 @@ def test_two_supervisors_at_once_one_is_refused_naming_the_owner(tmp_path, make_
 
 def test_attach_beside_a_live_supervisor_watches_read_only(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.3, defect_rate=0.0)
-    cmd = headless_cmd(_cfg(tmp_path, sim, 12), "r1", "--interval", "0.5")
-    sup = _popen(cmd, tmp_path, sim_env)
+    cmd = headless_cmd(write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 12), "r1", "--interval", "0.5")
+    sup = popen_run(cmd, tmp_path, sim_env)
     run_dir = tmp_path / "runs" / "r1"
     assert wait_for(lambda: len(read_lines(run_dir / "dataset.jsonl")) >= 2, 60)
-    att = _popen([sys.executable, "-m", "watcher.cli.main", "attach", "--run-dir", str(run_dir), "--headless",
-                  "--interval", "0.5"], tmp_path, sim_env)
+    att = popen_run([sys.executable, "-m", "watcher.cli.main", "attach", "--run-dir", str(run_dir), "--headless",
+                      "--interval", "0.5"], tmp_path, sim_env)
     assert wait_for(lambda: any(json.loads(x)["event"] == "attach_read_only" for x in
                                 (run_dir / "events.jsonl").read_text().splitlines()), 20)
     victim = read_json(run_dir / "supervisor.json")["workers"]["0"]["pid"]

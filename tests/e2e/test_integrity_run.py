@@ -8,8 +8,15 @@ import subprocess
 
 import msgspec
 import pytest
-import tomli_w
-from helpers import assert_run_intact, headless_cmd, planned_ids, read_lines, sim_config_dict, wait_for
+from helpers import (
+    assert_run_intact,
+    headless_cmd,
+    planned_ids,
+    popen_run,
+    read_lines,
+    wait_for,
+    write_sim_config,
+)
 
 from watcher.errors import EXIT_INTERRUPTED
 from watcher.generate.plan import corrupt_lines
@@ -19,26 +26,13 @@ from watcher.run.records import GATE_RECORD_TYPES
 pytestmark = pytest.mark.slow
 
 
-def _cfg(tmp_path, sim, num):
-    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=num)
-    data["runs_dir"] = str(tmp_path / "runs")
-    p = tmp_path / "run.toml"
-    p.write_text(tomli_w.dumps(data))
-    return p
-
-
-def _start(cmd, tmp_path, env):
-    return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 def test_sigterm_and_sighup_stop_gracefully_and_the_same_command_finishes(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.4, defect_rate=0.0)
-    cmd = headless_cmd(_cfg(tmp_path, sim, 12))
+    cmd = headless_cmd(write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 12))
     run_dir = tmp_path / "runs" / "r1"
     seen = 0
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        proc = _start(cmd, tmp_path, sim_env)
+        proc = popen_run(cmd, tmp_path, sim_env, stderr=subprocess.STDOUT)
         assert wait_for(lambda n=seen: len(read_lines(run_dir / "dataset.jsonl")) > n, 60)
         pids = [w["pid"] for w in json.loads((run_dir / "supervisor.json").read_text())["workers"].values()]
         proc.send_signal(sig)
@@ -55,10 +49,10 @@ def test_sigterm_and_sighup_stop_gracefully_and_the_same_command_finishes(tmp_pa
 
 def test_dataset_replaced_then_corrupted_resume_reads_what_is_on_disk(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.3, defect_rate=0.0)
-    cmd = headless_cmd(_cfg(tmp_path, sim, 10))
+    cmd = headless_cmd(write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 10))
     run_dir = tmp_path / "runs" / "r1"
     ds = run_dir / "dataset.jsonl"
-    proc = _start(cmd, tmp_path, sim_env)
+    proc = popen_run(cmd, tmp_path, sim_env, stderr=subprocess.STDOUT)
     assert wait_for(lambda: len(read_lines(ds)) >= 2, 60)
     old_inode = ds.stat().st_ino
     subprocess.run(["sed", "-i", "s/x/x/", str(ds)], check=True)  # a new file renamed over the old one

@@ -11,13 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import tomli_w
-from helpers import SIM_KEY, make_run, read_lines, sim_config_dict
+from helpers import SIM_KEY, make_run, read_lines, sim_config_dict, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from watcher.errors import EXIT_USAGE
@@ -37,15 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 30.0, step: float = 0.1) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -9,21 +9,11 @@ import subprocess
 import sys
 import time
 
-import tomli_w
-from helpers import assert_each_item_once, make_run, read_lines, sim_config_dict
+from helpers import assert_each_item_once, make_run, read_lines, sim_config_dict, wait_for, write_sim_config
 
 from watcher.generate.supervisor import Supervisor
 from watcher.run.files import pid_alive, read_json
 from watcher.run.paths import RunPaths
-
-
-def wait_for(pred, timeout=60.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def finish(sup: Supervisor, timeout=90.0):
@@ -76,17 +66,9 @@ def test_pause_stops_new_records_and_resume_continues(tmp_path, make_sim, sim_en
     assert len(acc) + len(rej) == 24 > n_paused
 
 
-def _write_cfg(tmp_path, data):
-    p = tmp_path / "run.toml"
-    p.write_text(tomli_w.dumps(data))
-    return p
-
-
 def test_supervisor_kill_9_stops_its_workers_and_the_same_command_resumes(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.4, defect_rate=0.0)
-    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=10)
-    data["runs_dir"] = str(tmp_path / "runs")
-    cfg_path = _write_cfg(tmp_path, data)
+    cfg_path = write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 10)
     cmd = [sys.executable, "-m", "watcher.cli.main", "--headless", "--config", str(cfg_path), "--run", "r1"]
     sup_proc = subprocess.Popen(cmd, cwd=tmp_path, env=sim_env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -128,9 +110,7 @@ def test_crash_looping_worker_is_marked_failed_with_log_tail(tmp_path, make_sim,
 
 def test_headless_first_ctrl_c_stops_gracefully(tmp_path, make_sim, sim_env):
     sim = make_sim(latency_s=0.4, defect_rate=0.0)
-    data = sim_config_dict(sim, forms=["Haiku", "Limerick"], num=30)
-    data["runs_dir"] = str(tmp_path / "runs")
-    cfg_path = _write_cfg(tmp_path, data)
+    cfg_path = write_sim_config(tmp_path, sim, ["Haiku", "Limerick"], 30)
     proc = subprocess.Popen([sys.executable, "-m", "watcher.cli.main", "--headless", "--config", str(cfg_path),
                              "--run", "r1"], cwd=tmp_path, env=sim_env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
