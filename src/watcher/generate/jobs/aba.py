@@ -14,8 +14,8 @@ from typing import Any
 
 from watcher.config import RunConfig, Variant, bundled_file
 from watcher.errors import ConfigError
-from watcher.generate.jobs.base import Evaluation, WorkItem
-from watcher.providers.base import Completion, Request, SimMeta
+from watcher.generate.jobs.base import Evaluation, WorkItem, sim_meta
+from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id
 from watcher.verify.rubric import RubricItem
 
@@ -94,9 +94,9 @@ class AbaJob:
         # The variant's prompt alone (no <think> request, no feedback): the experiment's conditions.
         # max_tokens is the job's max_output_tokens, not the backend's default.
         # budget_stated: the variant's prompt carries the {token_budget} placeholder (the treatment).
-        meta: SimMeta = {"job": self.name, "kind": "generate", "group": item.group, "item": item.id,
-                         "budget_stated": "{token_budget}" in self.variants[item.group].system_prompt,
-                         "token_budget": self.acfg.token_budget}
+        meta = sim_meta(self.name, item, "generate",
+                        budget_stated="{token_budget}" in self.variants[item.group].system_prompt,
+                        token_budget=self.acfg.token_budget)
         return Request(system=self.system_prompt(item.group),
                        messages=[{"role": "user", "content": item.prompt}],
                        max_tokens=self.acfg.max_output_tokens, temperature=temperature, sim_meta=meta)

@@ -15,8 +15,8 @@ from typing import Any
 
 from watcher.config import Category, RunConfig
 from watcher.errors import ConfigError
-from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
-from watcher.providers.base import Completion, ProviderError, Request, SimMeta
+from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, sim_meta
+from watcher.providers.base import Completion, ProviderError, Request
 from watcher.run.records import item_id
 from watcher.verify.agentic import (
     JUDGE_SYSTEM,
@@ -164,11 +164,10 @@ class AgenticJob:
         # Only the last try goes back as context: a whole conversation per try makes requests large fast.
         messages = retry_messages(item.prompt, history, 1, lambda ev: feedback_message(item.group, ev))
         cat = self.categories[item.group]
-        meta: SimMeta = {"job": self.name, "kind": "retry" if len(messages) > 1 else "generate",
-                         "group": item.group, "item": item.id, "think": ask_think,
-                         "topic": item.meta.get("topic", ""), "language": item.meta.get("language", ""),
-                         "domain": item.meta.get("domain", ""), "min_tool_calls": self.min_tool_calls(cat),
-                         "tools": [self.tools[t] for t in cat.tools]}
+        meta = sim_meta(self.name, item, "retry" if len(messages) > 1 else "generate", think=ask_think,
+                        topic=item.meta.get("topic", ""), language=item.meta.get("language", ""),
+                        domain=item.meta.get("domain", ""), min_tool_calls=self.min_tool_calls(cat),
+                        tools=[self.tools[t] for t in cat.tools])
         # No `tools=`: the model must WRITE a conversation containing tool calls, not call tools itself.
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
                        max_tokens=max_tokens, temperature=temperature, sim_meta=meta)
@@ -194,7 +193,7 @@ class AgenticJob:
                        messages=[{"role": "user", "content": judge_prompt(cat.name, cat.instructions,
                                                                           ev.fields.get("messages") or [])}],
                        max_tokens=max_tokens, temperature=0.0,
-                       sim_meta={"job": self.name, "kind": "judge", "group": item.group, "item": item.id})
+                       sim_meta=sim_meta(self.name, item, "judge"))
 
     def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
         """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""

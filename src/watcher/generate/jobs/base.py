@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from watcher.providers.base import Completion, Request
+from watcher.providers.base import Completion, Request, SimMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,14 @@ def retry_messages(prompt: str, history: list[tuple[str, Evaluation | None]], de
         messages.append({"role": "assistant", "content": text})
         messages.append({"role": "user", "content": feedback(ev)})
     return messages
+
+
+def sim_meta(job: str, item: WorkItem, kind: str, **extra: Any) -> SimMeta:
+    """What a simulated backend needs to answer a request in kind: the job, kind, group and item, plus
+    the job's own fields (topic, tone, think...)."""
+    meta: SimMeta = {"job": job, "kind": kind, "group": item.group, "item": item.id}
+    meta.update(extra)  # type: ignore[typeddict-item]
+    return meta
 
 
 class Job(Protocol):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
-from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages
-from watcher.providers.base import Completion, ProviderError, Request, SimMeta
+from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, sim_meta
+from watcher.providers.base import Completion, ProviderError, Request
 from watcher.run.records import item_id
 from watcher.verify.agentic import parse_judge
 from watcher.verify.topic import JUDGE_SYSTEM, blend_judge, judge_prompt, lexical_topic
@@ -84,9 +84,8 @@ class PoetryJob:
                 history: list[tuple[str, Evaluation | None]]) -> Request:
         # The last two tries are enough context, and keep requests small.
         messages = retry_messages(item.prompt, history, 2, lambda ev: feedback_message(item.group, ev))
-        meta: SimMeta = {"job": self.name, "kind": "retry" if len(messages) > 1 else "generate",
-                         "group": item.group, "item": item.id, "think": ask_think,
-                         "topic": item.meta.get("topic", ""), "tone": item.meta.get("tone", "")}
+        meta = sim_meta(self.name, item, "retry" if len(messages) > 1 else "generate", think=ask_think,
+                        topic=item.meta.get("topic", ""), tone=item.meta.get("tone", ""))
         return Request(system=self.system_prompt(item, ask_think), messages=messages,
                        max_tokens=max_tokens, temperature=temperature, sim_meta=meta)
 
@@ -114,8 +113,7 @@ class PoetryJob:
         return Request(system=JUDGE_SYSTEM,
                        messages=[{"role": "user", "content": judge_prompt(item.group, topic, tone, ev.text)}],
                        max_tokens=max_tokens, temperature=0.0,
-                       sim_meta={"job": self.name, "kind": "judge", "group": item.group, "item": item.id,
-                                 "topic": topic, "tone": tone})
+                       sim_meta=sim_meta(self.name, item, "judge", topic=topic, tone=tone))
 
     def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
         """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""
