@@ -36,11 +36,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int, kind: str = "openai", num: int = 4) -> Path:
+def write_config(tmp: Path, port: int, kind: str = "openai", num: int = 4, **poetry: str) -> Path:
     base = f"http://127.0.0.1:{port}" + ("/v1" if kind == "openai" else "")
     data = {
         "job": "poetry", "name": "t", "max_attempts": 3, "runs_dir": str(tmp / "runs"), "stop_grace_s": 2.0,
-        "poetry": {"forms": ["Haiku"], "num": num},
+        "poetry": {"forms": ["Haiku"], "num": num, **poetry},
         "backends": {"local": {
             "kind": kind, "model": "sim-model", "base_url": base, "api_key_env": "E2E_SIM_KEY", "simulated": True,
             "timeout_s": 2.0, "connect_timeout_s": 1.0, "concurrency": 2, "max_retries": 1,
@@ -99,6 +99,26 @@ def test_connection_refused_then_healthy(tmp_path):
 @pytest.mark.parametrize("fault", ["404", "html"])
 def test_misbehaving_anthropic_server_then_healthy(tmp_path, fault):
     check_then_heal(tmp_path, free_port(), "anthropic", fault, "/v1/messages")
+
+
+@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+def test_one_over_long_prompt_is_rejected_as_bad_request_while_the_rest_succeed(tmp_path, kind):
+    # Six items over these topics draw the long one exactly once (topics come from each item's seed).
+    long_topic = "the sea " * 1000  # ~2,000 tokens at the simulator's 4 characters a token
+    topics = tmp_path / "topics.txt"
+    topics.write_text("\n".join(["rain", "the harbour", "a lantern", "old maps", "snow", long_topic.strip()]) + "\n")
+    port = free_port()
+    cfg = write_config(tmp_path, port, kind, num=6, topics_file=str(topics))
+    with sim(port, context_tokens=1000):
+        code, out, _ = run_cli(cfg, tmp_path)
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("watcher: done · every item ended · 5 accepted, 1 rejected"), out
+    acc, rej = assert_each_item_once(tmp_path / "runs" / "r")
+    assert len(acc) == 5 and all("the sea" not in a["prompt"] for a in acc)
+    (r,) = rej
+    assert r["reason"] == "bad_request" and "the sea" in r["prompt"]
+    want = "prompt is too long" if kind == "anthropic" else "maximum context length is 1000 tokens"
+    assert want in r["error"] and "400" in r["error"], r["error"]
 
 
 def test_graceful_stop_against_a_hung_server(tmp_path):

@@ -10,6 +10,7 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
+from watcher.monitor.notify import notify_gate_failed
 from watcher.run.paths import (
     RunPaths,
     check_run_name,
@@ -69,6 +70,9 @@ def run_gate_cli(args: argparse.Namespace) -> int:
     against = [open_run_dir(a) if "/" in a else find_run(check_run_name(a), root)
                for a in getattr(args, "against", None) or []]
     rep = run_gate(run_dir, cfg, against=against)
+    if not rep.passed:  # the same event the TUI's g sends through the supervisor
+        notify_gate_failed(cfg, RunPaths(run_dir), "; ".join(rep.reasons) or "see gate/report.json",
+                           rep.kept, rep.total)
     if getattr(args, "json", False):
         print(orjson.dumps(rep.to_dict()).decode())
     else:

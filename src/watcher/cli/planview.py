@@ -39,6 +39,11 @@ def format_estimate(est: Estimate, cfg: RunConfig) -> str:
     for name, b in est.backends().items():
         out.append(f"  {name} ({b['model']}): {b['items']} items, requests {_rng(b['requests'], lambda v: f'{v:,.0f}')}, "
                    f"tokens in {fmt_tokens(b['input_tokens']['expected'])} out {fmt_tokens(b['output_tokens']['expected'])}")
+        parts = [f"{what} {fmt_tokens(b[k]['expected'])}" for what, k in (
+            ("cache reads", "cache_read_tokens"), ("cache writes", "cache_write_tokens"),
+            ("reasoning", "reasoning_tokens")) if b[k]["expected"]]
+        if parts:  # from earlier runs' usage; priced at the backend's cache prices, reasoning as output
+            out.append(f"    of which (expected): {', '.join(parts)}")
         out.append(f"    online {_rng(b['cost_online'])} · batch {_rng(b['cost_batch'])}")
     out.append(f"total: online {_rng(est.total('cost_online'))} · batch {_rng(est.total('cost_batch'))}")
     if cfg.max_cost_usd:

@@ -12,6 +12,8 @@ class SimCommand:
         parser.add_argument("--rpm", type=int, default=None, help="enforced requests per minute (429 beyond)")
         parser.add_argument("--defect-rate", type=float, default=None, help="share of defective poems")
         parser.add_argument("--fault", action="append", default=[], help="FAULT=RATE, e.g. 500=0.05, drop=0.02")
+        parser.add_argument("--context-tokens", type=int, default=None,
+                            help="answer 400 'prompt is too long' to prompts over this many tokens")
         parser.add_argument("--api-key", default=None, help="key the simulator accepts (default: sim-key)")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

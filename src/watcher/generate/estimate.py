@@ -12,6 +12,12 @@ The range per line:
 - high: every item uses all `max_attempts` calls and each call writes `max_tokens`: a hard ceiling
   for the generation calls (a judge call, when configured, is estimated the same way).
 Batch cost is the online cost times BATCH_PRICE_SHARE (the providers' batch APIs bill half).
+
+Cache and reasoning tokens come from history too (the records' usage): the shares of input read
+from and written to the prompt cache price expected and low at the backend's cache prices
+(price_cache_read, price_cache_write); high, the ceiling, prices every input token at the dearer of
+the plain and the cache-write price when history shows cache writes. Reasoning tokens are part of
+the output tokens and billed as output; their expected share is shown from history.
 """
 
 from __future__ import annotations
@@ -87,6 +93,19 @@ class History:
     accepted: int = 0
     attempts: int = 0
     output_tokens: int = 0
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def cache_shares(self) -> tuple[float, float]:
+        """(share of input tokens read from the cache, share written to it)."""
+        if not self.input_tokens:
+            return 0.0, 0.0
+        return self.cache_read_tokens / self.input_tokens, self.cache_write_tokens / self.input_tokens
+
+    def reasoning_share(self) -> float:
+        return self.reasoning_tokens / self.output_tokens if self.output_tokens else 0.0
 
     def attempts_per_item(self) -> float | None:
         # Calls per planned item: rejected items cost their attempts too.
@@ -129,7 +148,12 @@ def load_history(cfg: RunConfig, root: Path | None = None) -> tuple[dict[tuple[s
                     h.records += 1
                     h.accepted += r.status != "rejected"
                     h.attempts += max(1, r.attempts)
-                    h.output_tokens += int((r.usage or {}).get("output_tokens", 0))
+                    u = r.usage or {}
+                    h.output_tokens += int(u.get("output_tokens", 0))
+                    h.input_tokens += int(u.get("input_tokens", 0))
+                    h.cache_read_tokens += int(u.get("cache_read_tokens", 0))
+                    h.cache_write_tokens += int(u.get("cache_write_tokens", 0))
+                    h.reasoning_tokens += int(u.get("reasoning_tokens", 0))
         if n:
             used.append(run_dir.name)
     return dict(hist), used
@@ -151,6 +175,13 @@ class Line:
     output_tokens: dict[str, int]
     cost_online: dict[str, float]
     cost_batch: dict[str, float]
+    # Parts of input_tokens / output_tokens (0 without history that shows them).
+    cache_read_tokens: dict[str, int] = field(default_factory=dict)
+    cache_write_tokens: dict[str, int] = field(default_factory=dict)
+    reasoning_tokens: dict[str, int] = field(default_factory=dict)
+
+
+PARTS = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
 @dataclass
@@ -167,9 +198,10 @@ class Estimate:
         for ln in self.lines:
             b = out.setdefault(ln.backend, {"model": ln.model, "items": 0, "requests": _zero(),
                                             "input_tokens": _zero(), "output_tokens": _zero(),
-                                            "cost_online": _zero(), "cost_batch": _zero()})
+                                            "cost_online": _zero(), "cost_batch": _zero(),
+                                            **{k: _zero() for k in PARTS}})
             b["items"] += ln.items if ln.group != "(judge)" else 0
-            for k in ("requests", "input_tokens", "output_tokens", "cost_online", "cost_batch"):
+            for k in ("requests", "input_tokens", "output_tokens", "cost_online", "cost_batch", *PARTS):
                 for r in RANGE:
                     b[k][r] += getattr(ln, k)[r]
         return out
@@ -186,7 +218,7 @@ class Estimate:
                 "history_runs": self.history_runs, "batch_price_share": BATCH_PRICE_SHARE,
                 "groups": [asdict(ln) for ln in self.lines], "backends": self.backends(),
                 "total": {k: self.total(k) for k in ("requests", "input_tokens", "output_tokens",
-                                                     "cost_online", "cost_batch")},
+                                                     "cost_online", "cost_batch", *PARTS)},
                 "notes": self.notes}
 
 
@@ -256,13 +288,23 @@ def _line(group: str, backend: str, cfg: RunConfig, items: list[WorkItem], job: 
     tin = {"low": calls_input(1, out_call), "expected": calls_input(att, out_call),
            "high": calls_input(max_att, max_tokens)}
     tout = {"low": n * out_call, "expected": n * att * out_call, "high": float(n * max_att * max_tokens)}
-    online = {r: cost_usd(int(tin[r]), int(tout[r]), b.price_in, b.price_out) for r in RANGE}
+    read_share, write_share = h.cache_shares() if h and not judge else (0.0, 0.0)
+    c_read = {r: int(tin[r] * read_share) for r in RANGE}
+    c_write = {r: int(tin[r] * write_share) for r in RANGE}
+    c_read["high"] = 0  # the ceiling takes no cache discount ...
+    if write_share:  # ... and pays the write premium on every input token when writes happen
+        c_write["high"] = int(tin["high"]) if b.price_cache_write > 1 else 0
+    reasoning = {r: int(tout[r] * (h.reasoning_share() if h and not judge else 0.0)) for r in RANGE}
+    online = {r: cost_usd(int(tin[r]), int(tout[r]), b.price_in, b.price_out, cache_read=c_read[r],
+                          cache_write=c_write[r], read_mult=b.cache_read_mult, write_mult=b.price_cache_write)
+              for r in RANGE}
     return Line(group="(judge)" if judge else group, backend=backend, model=b.model, items=n,
                 attempts_per_item=round(att, 3), attempts_source=source,
                 requests={r: round(v, 1) for r, v in req.items()},
                 input_tokens={r: int(v) for r, v in tin.items()}, output_tokens={r: int(v) for r, v in tout.items()},
                 cost_online={r: round(v, 6) for r, v in online.items()},
-                cost_batch={r: round(v * BATCH_PRICE_SHARE, 6) for r, v in online.items()})
+                cost_batch={r: round(v * BATCH_PRICE_SHARE, 6) for r, v in online.items()},
+                cache_read_tokens=c_read, cache_write_tokens=c_write, reasoning_tokens=reasoning)
 
 
 def estimate(cfg: RunConfig, job: Job, run_dir: Path | None = None, history_root: Path | None = None) -> Estimate:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
 from watcher.gate.verdict import GateVerdict, read_gate_verdict
@@ -35,6 +37,7 @@ from watcher.run.files import (
 )
 from watcher.run.lock import RunLock
 from watcher.run.paths import RunPaths, check_output_name, check_run_name
+from watcher.run.records import decode_heartbeat
 from watcher.train.state import TrainingState
 
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
@@ -276,7 +279,7 @@ class Supervisor:
                 if code == 0 or self.stopping or w.backend in self.relayout:
                     w.state = "exited"
                 elif code == EXIT_FATAL:
-                    self._fail(w, "fatal error")
+                    self._fail(w, self._fatal_reason(w))
                 elif code == EXIT_DISK_FULL:
                     # The worker could not say why in its own files (they are on the full disk).
                     self.fail_reason = str(disk_full(self.paths.dataset, OSError(28, "ENOSPC")))
@@ -304,6 +307,15 @@ class Supervisor:
         delay = min(30.0, 0.5 * 2 ** (w.restarts - 1))
         w.state, w.restart_at = "restarting", now + delay
         append_event(self.run_dir, "restart", worker=w.id, attempt=w.restarts, delay_s=delay, code=w.exit_code)
+
+    def _fatal_reason(self, w: WorkerProc) -> str:
+        """Why a worker exited fatally, in its own words: its heartbeat's last error (the worker
+        writes its fatal reason there) when that heartbeat is this process's, else "fatal error"."""
+        try:
+            hb = decode_heartbeat(self.paths.heartbeat(w.id).read_bytes())
+        except (OSError, msgspec.DecodeError):
+            return "fatal error"
+        return (hb.last_error or "fatal error") if hb.pid == w.pid else "fatal error"
 
     def _fail(self, w: WorkerProc, why: str) -> None:
         w.state = "failed"

@@ -22,7 +22,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from watcher.config import NotifyConfig, RunConfig
-from watcher.generate.budget import Budget, budget_message, pending_count
+from watcher.generate.budget import Budget, budget_message, pending_count, spent_tally
 from watcher.run.files import append_event, atomic_write_json, read_json
 from watcher.run.paths import RunPaths
 
@@ -153,4 +153,25 @@ class RunAlerts:
 
     def gate_failed(self, sup: Supervisor, summary: str) -> None:
         if self.notifier.enabled:
-            self._send(sup, "gate_failed", f"run {sup.run_dir.name}: gate failed: {summary[:200]}")
+            self._send(sup, "gate_failed", gate_failed_message(sup.run_dir.name, summary))
+
+
+def gate_failed_message(run: str, summary: str) -> str:
+    return f"run {run}: gate failed: {summary[:200]}"
+
+
+def notify_gate_failed(cfg: RunConfig, paths: RunPaths, summary: str, kept: int, total: int,
+                       wait_s: float = 10.0) -> bool:
+    """`watcher gate` outside a supervisor: send gate_failed (throttled like the others) and wait
+    for the delivery, since the command ends right after. The spent cost comes from the records."""
+    notifier = Notifier(cfg.notify, paths, paths.dir.name)
+    if not notifier.enabled:
+        return False
+    try:
+        sent = notifier.send("gate_failed", gate_failed_message(paths.dir.name, summary),
+                             {"kept": kept, "total": total}, spent_tally(paths).poll())
+    except OSError as e:  # a notification never fails the command (a full disk, a read-only run)
+        log.warning("notification gate_failed not sent: %s", e)
+        return False
+    notifier.wait(wait_s)
+    return sent

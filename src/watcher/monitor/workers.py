@@ -212,7 +212,7 @@ class WorkerTracker:
             if w is None:
                 self._workers[wid] = _Worker(hb, key)
             else:
-                if hb.started_at != w.hb.started_at or hb.pid != w.hb.pid:
+                if (hb.started_at != w.hb.started_at or hb.pid != w.hb.pid) and self._this_session(w.hb):
                     w.banked_waits += w.hb.rate_limit_waits  # a new process counts from zero
                     w.banked_errors += w.hb.errors
                     w.banked_retries += w.hb.retries
@@ -227,6 +227,11 @@ class WorkerTracker:
                 w.alive = pid_ok
             else:  # dead only when the heartbeat is stale and the process is gone
                 w.alive = pid_ok or now - hb.updated_at <= STALE_HEARTBEAT_S
+    def _this_session(self, hb: Heartbeat) -> bool:
+        """The heartbeat's process started in the current run session (since the last `start`
+        event); True when no start is known."""
+        return self.session_start is None or hb.started_at >= self.session_start
+
     def worker_stats(self) -> list[WorkerStats]:
         out: list[WorkerStats] = []
         sup_ids = {int(k) for k in (self._supervisor.get("workers") or {}) if str(k).isdigit()}
@@ -260,14 +265,18 @@ class WorkerTracker:
             last_error, last_error_at = hb.last_error, hb.last_error_at
             if state == "failed" and ev is not None and ev.failed_why:
                 last_error, last_error_at = ev.failed_why, ev.failed_t
+            # Counts are this run process's: a heartbeat left by an earlier `watcher` process (before
+            # the resume replaced it) contributes nothing.
+            own = self._this_session(hb)
             out.append(WorkerStats(
                 id=wid, pid=hb.pid, backend=hb.backend, model=hb.model, state=state, alive=w.alive,
                 in_flight=hb.in_flight if w.alive else 0, concurrency=hb.concurrency, done=hb.done,
-                rejected=hb.rejected, errors=w.banked_errors + hb.errors,
-                rate_limit_waits=w.banked_waits + hb.rate_limit_waits,
+                rejected=hb.rejected, errors=w.banked_errors + (hb.errors if own else 0),
+                rate_limit_waits=w.banked_waits + (hb.rate_limit_waits if own else 0),
                 rate_limited_until=hb.rate_limited_until, last_error=last_error, last_error_at=last_error_at,
                 updated_at=hb.updated_at, restarts=ev.restarts if ev else 0,
-                log_tail=ev.log_tail if ev and state == "failed" else None, retries=w.banked_retries + hb.retries,
+                log_tail=ev.log_tail if ev and state == "failed" else None,
+                retries=w.banked_retries + (hb.retries if own else 0),
                 pending=hb.pending, breaker=hb.breaker, down_since=hb.down_since, down_reason=hb.down_reason,
                 next_probe_at=hb.next_probe_at))
         return out

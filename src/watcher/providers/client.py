@@ -95,8 +95,10 @@ class BackendClient:
                     self.throttle_waits += 1
             self.in_flight += 1
             self.calls += 1
+            sent_at = self.limiter.now()  # after the rpm/tpm waits: when the server sees it
             try:
                 comp = await self.provider.complete(req)
+                self.limiter.on_accepted(sent_at)
             except ProviderError:
                 raise
             except BaseException:

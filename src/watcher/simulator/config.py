@@ -36,6 +36,7 @@ class SimConfig:
     drip_s: float = 0.5  # the drip fault's pause between body bytes
     seed: int | None = None
     chars_per_token: float = 4.0
+    context_tokens: int = 0  # a prompt longer than this (in tokens) gets 400 "prompt is too long" (0 = no limit)
 
     def fault_rates(self) -> list[tuple[str, float]]:
         return [(f, float(getattr(self, FAULT_FIELDS[f]))) for f in FAULTS if f in FAULT_FIELDS]

@@ -24,15 +24,32 @@ def tokens(text: str, cpt: float) -> int:
     return int(math.ceil(len(text) / cpt)) if text else 0
 
 
-def error_body(protocol: str, status: int, message: str) -> dict[str, Any]:
+def error_body(protocol: str, status: int, message: str, code: str | None = None,
+               param: str | None = None) -> dict[str, Any]:
     if protocol == ANTHROPIC:
         etype = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                  429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
         return {"type": "error", "error": {"type": etype, "message": message}}
     etype = {400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error",
              429: "requests"}.get(status, "server_error")
-    code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
-    return {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    code = code or {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
+    return {"error": {"message": message, "type": etype, "param": param, "code": code}}
+
+
+def context_error(body: dict[str, Any], protocol: str, cfg: SimConfig) -> dict[str, Any] | None:
+    """The 400 body a provider sends for a prompt over its context window, worded as each does;
+    None when the prompt fits (or the simulator has no limit)."""
+    if cfg.context_tokens <= 0:
+        return None
+    parts = [flatten_content(body.get("system")), *(flatten_content(m.get("content")) for m in _messages(body))]
+    n = tokens("\n".join(p for p in parts if p), cfg.chars_per_token)
+    if n <= cfg.context_tokens:
+        return None
+    if protocol == ANTHROPIC:
+        return error_body(protocol, 400, f"prompt is too long: {n} tokens > {cfg.context_tokens} maximum")
+    return error_body(protocol, 400, f"This model's maximum context length is {cfg.context_tokens} tokens. "
+                      f"However, your messages resulted in {n} tokens. Please reduce the length of the messages.",
+                      code="context_length_exceeded", param="messages")
 
 
 def _cut(text: str, max_tokens: int, fault: str | None, cpt: float) -> tuple[str, bool]:

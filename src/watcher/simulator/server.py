@@ -148,6 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "request body is not a JSON object")
             return
         sim._remember(route, body, dict(self.headers))
+        too_long = protocols.context_error(body, self._protocol(), sim.cfg)
+        if too_long is not None:
+            sim._count("400")
+            self._send_json(400, too_long)
+            return
         fault = sim.faults.pick(self.headers.get("x-sim-fault"))
         if fault is None:
             wait = sim.faults.take_rpm()
@@ -345,6 +350,8 @@ def run_sim_cli(args: argparse.Namespace) -> int:
         kw["defect_rate"] = args.defect_rate
     if getattr(args, "api_key", None):
         kw["api_key"] = args.api_key
+    if getattr(args, "context_tokens", None):
+        kw["context_tokens"] = args.context_tokens
     try:
         kw.update(parse_fault_args(list(getattr(args, "fault", None) or [])))
     except ValueError as e:

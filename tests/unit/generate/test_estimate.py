@@ -68,6 +68,27 @@ def test_history_of_earlier_runs_sets_calls_and_output(tmp_path):
     assert ln.cost_online["expected"] == pytest.approx(948 * 2e-6 + 1600 * 10e-6)
 
 
+def test_cache_and_reasoning_tokens_from_history_are_priced(tmp_path):
+    cfg = aba_cfg(tmp_path)
+    old, _, _ = prepare_run(cfg, "old", tmp_path / "runs")
+    rec = {"id": "a", "status": "accepted", "model": "m1", "variant": "control", "attempts": 2, "cost_usd": 0.1,
+           "usage": {"input_tokens": 1000, "cache_read_tokens": 600, "cache_write_tokens": 100,
+                     "output_tokens": 800, "reasoning_tokens": 200}}
+    (old / "dataset.jsonl").write_bytes(encode_line(rec))
+    est = estimate(cfg, make_job(cfg))
+    (ln,) = est.lines
+    # 2 calls a item, 158 input tokens each: 632 in; 60% read from the cache, 10% written; 400 out a call.
+    assert ln.input_tokens["expected"] == 632 and ln.output_tokens["expected"] == 1600
+    assert (ln.cache_read_tokens["expected"], ln.cache_write_tokens["expected"]) == (379, 63)
+    assert ln.reasoning_tokens["expected"] == 400  # a quarter of output, billed as output
+    # openai-compatible: reads 0.5x, writes 1.25x of price_in.
+    plain = 632 - 379 - 63
+    assert ln.cost_online["expected"] == pytest.approx((plain + 379 * 0.5 + 63 * 1.25) * 2e-6 + 1600 * 10e-6, abs=1e-6)
+    # The ceiling takes no read discount and the write premium on all of its 1264 input tokens.
+    assert ln.cost_online["high"] == pytest.approx(1264 * 1.25 * 2e-6 + 8000 * 10e-6, abs=1e-6)
+    assert est.to_dict()["backends"]["g"]["cache_read_tokens"]["expected"] == 379
+
+
 def test_retries_send_back_earlier_tries_and_feedback(tmp_path):
     data = {"job": "poetry", "runs_dir": str(tmp_path / "runs"), "request_thinking": False, "max_attempts": 3,
             "poetry": {"forms": ["Haiku"], "num": 1}, "backend": "c",

@@ -265,6 +265,21 @@ def test_heartbeat_waits_survive_a_restart(tmp_path):
     assert s.rate_limit_waits == 7 and s.failures["rate_limit"] == 7
 
 
+def test_a_resume_counts_only_its_own_processes(tmp_path):
+    r = Run(tmp_path)
+    r.hb(0, errors=9, retries=4, rate_limit_waits=3, started_at=T0, last_error="timeout earlier")
+    # The same command again: a new session starts, then its worker 0 replaces the heartbeat.
+    (tmp_path / "events.jsonl").write_bytes(orjson.dumps({"t": T0 + 50, "event": "start", "round": 1}) + b"\n")
+    s = r.snap()
+    assert (s.errors, s.retries, s.rate_limit_waits) == (0, 0, 0)  # the old process is not this run's
+    assert s.workers[0].last_error == "timeout earlier"  # still the latest thing known
+    r.hb(0, errors=1, retries=2, rate_limit_waits=0, started_at=T0 + 51)
+    s = r.snap()
+    assert (s.errors, s.retries) == (1, 2)
+    r.hb(0, errors=5, retries=0, started_at=T0 + 90)  # a restart within the session still adds up
+    assert r.snap().errors == 6
+
+
 def test_missing_files_are_waiting(tmp_path):
     r = Run(tmp_path / "not-yet")
     s = r.snap()
