@@ -46,7 +46,7 @@ from watcher.run.batches import (
     BatchView,
     batch_line,
 )
-from watcher.run.files import JsonlAppender, read_json
+from watcher.run.files import JsonlAppender, read_control
 from watcher.run.records import FAIL_AUTH, IdRound
 
 if TYPE_CHECKING:
@@ -373,7 +373,7 @@ class BatchLoop:
                 if self._finished() or (w.budget_hit and not self.flying and not self.online_tasks):
                     break
                 await asyncio.sleep(min(0.2, w.bcfg.batch_poll_s))
-            if (read_json(w.paths.control, {}) or {}).get("cancel_batches") and self.flying:
+            if read_control(w.paths.control)["cancel_batches"] and self.flying:
                 await self.cancel_in_flight()
             if self.flying:
                 log.info("worker %d: %d batches left in flight (%s); the next run polls them",

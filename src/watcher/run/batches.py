@@ -146,9 +146,9 @@ class BatchLedger:
         return [b for b in self.batches.values() if b.in_flight]
 
 
-def ledger_summary(path: Path, recent: int = 20) -> dict[str, Any]:
-    """What status, headless and the TUI show: counts, committed cost, the newest batches."""
-    led = BatchLedger(path).poll()
+def ledger_summary(path: Path | BatchLedger, recent: int = 20) -> dict[str, Any]:
+    """What status, headless and the TUI show: counts, committed cost, the batches in flight first."""
+    led = (path if isinstance(path, BatchLedger) else BatchLedger(path)).poll()
     views = list(led.batches.values())
     flying = [b for b in views if b.in_flight]
     now = time.time()
