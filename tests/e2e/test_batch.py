@@ -181,3 +181,15 @@ def _slot_free(run_dir) -> bool:
         fcntl.flock(f, fcntl.LOCK_UN)
         return True
 
+
+
+def test_demo_batch_headless(tmp_path):
+    """`watcher demo --batch`: Anthropic Message Batches and OpenRouter's inline batches, offline."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    r = subprocess.run([*headless_cmd(tmp_path / "none.toml", "d1")[:3], "demo", "--headless", "--batch",
+                        "--num", "2", "--runs-dir", str(tmp_path / "runs"), "--run", "d1"],
+                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "submitted to claude (anthropic)" in r.stdout and "submitted to openrouter (openrouter)" in r.stdout
+    acc = read_lines(tmp_path / "runs" / "d1" / "dataset.jsonl")
+    assert len(acc) == 10 and all(x["batch_id"] for x in acc)

@@ -56,16 +56,15 @@ class BatchWatch:
             if old == key:
                 continue
             self.seen[b.id] = key
-            if old is None and s["state"] != "ingested":
-                text = (f"-- batch {b.id} submitted to {b.backend} ({b.api}): {s['requests']} requests · "
-                        f"committed {usd(s['committed_usd'])}")
-            elif s["state"] == "ingested":
-                text = (f"-- batch {b.id} read: succeeded {s['succeeded']} · errored {s['errored']} · expired "
-                        f"{s['expired']} · canceled {s['canceled']} · malformed {s['malformed']} · "
-                        f"{usd(s['cost_usd'])} at the batch price")
-            else:
-                text = f"-- batch {batch_row(s)}"
-            out.append((text, s))
+            if old is None:  # seen first: say it was submitted, even when it was read meanwhile
+                out.append((f"-- batch {b.id} submitted to {b.backend} ({b.api}): {s['requests']} requests · "
+                            f"committed {usd(b.committed_usd)}", {**s, "event": "submitted"}))
+            if s["state"] == "ingested":
+                out.append((f"-- batch {b.id} read: succeeded {s['succeeded']} · errored {s['errored']} · "
+                            f"expired {s['expired']} · canceled {s['canceled']} · malformed {s['malformed']} · "
+                            f"{usd(s['cost_usd'])} at the batch price", {**s, "event": "read"}))
+            elif old is not None:
+                out.append((f"-- batch {batch_row(s)}", {**s, "event": "progress"}))
         return out
 
     def left_in_flight(self) -> str | None:
