@@ -7,6 +7,7 @@ submission (the worker stops dead at a named point, WATCHER_BATCH_PAUSE, so the 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -193,3 +194,32 @@ def test_demo_batch_headless(tmp_path):
     assert "submitted to claude (anthropic)" in r.stdout and "submitted to openrouter (openrouter)" in r.stdout
     acc = read_lines(tmp_path / "runs" / "d1" / "dataset.jsonl")
     assert len(acc) == 10 and all(x["batch_id"] for x in acc)
+    st = subprocess.run([*headless_cmd(tmp_path / "none.toml", "d1")[:3], "status", "--json", "--runs-dir",
+                         str(tmp_path / "runs"), "--run", "d1"], env=env, capture_output=True, text=True, timeout=30)
+    batches = json.loads(st.stdout)["batches"]
+    assert batches["in_flight"] == 0 and batches["committed_usd"] == 0
+    assert {b["api"] for b in batches["batches"]} == {"anthropic", "openrouter"}
+    assert {x["batch_id"] for x in acc} <= {b["id"] for b in batches["batches"]}
+
+
+def test_mixed_mode_retries_online_and_failing_requests_stay_pending(tmp_path, make_sim, sim_env):
+    # Mixed mode: first attempts in a batch, errored requests and feedback retries as online calls.
+    sim = make_sim()
+    sim.script_batches([{"errored": 2}])
+    run_dir = one_worker_run(tmp_path / "mixed", sim, "openai", batch_retries="online")
+    [(code, out)] = run_workers(run_dir, sim_env, n=1)
+    assert code == 0, out
+    acc, rej = assert_once_everywhere(sim, run_dir)
+    assert len(sim.batches.batches) == 1 and sim.stats()["ok"] >= 2  # the rest went online
+    assert any(r["batch_id"] is None for r in acc + rej)
+    # Every request errors: resubmitted max_retries times, then left pending, never rejected.
+    bad = make_sim(batch_error_rate=1.0)
+    run_dir = one_worker_run(tmp_path / "bad", bad, "anthropic", max_retries=1)
+    [(code, out)] = run_workers(run_dir, sim_env, n=1)
+    assert code == 0, out
+    paths = RunPaths(run_dir)
+    assert not read_lines(paths.dataset) and not read_lines(paths.rejects)
+    assert len(bad.batches.batches) == 2 and set(bad.submissions().values()) == {1}
+    from watcher.run.files import read_json
+
+    assert read_json(paths.heartbeat(0))["pending"] == 4

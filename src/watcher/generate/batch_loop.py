@@ -47,7 +47,7 @@ from watcher.run.batches import (
     batch_line,
 )
 from watcher.run.files import JsonlAppender, read_control
-from watcher.run.records import FAIL_AUTH, IdRound
+from watcher.run.records import FAIL_AUTH, FAIL_NOT_FOUND, IdRound
 
 if TYPE_CHECKING:
     from watcher.generate.worker import Worker
@@ -147,10 +147,17 @@ class BatchLoop:
         for b in list(self.ledger.batches.values()):
             if not any(b.round > rejected.get(st.item.id, -1) for st, _ in self._mine(b.custom_ids)):
                 continue
-            if b.ingested or b.state == ENDED:
-                await self._ingest(b)
-            else:
+            if not (b.ingested or b.state == ENDED):
                 self._fly(b)
+                continue
+            try:
+                await self._ingest(b)
+            except ProviderError as e:
+                log.warning("worker %d: results of batch %s unreadable: %s", self.w.worker_id, b.id, e)
+                if e.kind == FAIL_NOT_FOUND:
+                    await self._lost(b)  # gone: its latest requests go out again
+                else:
+                    self._fly(b)  # read when the provider answers again
 
     async def _resolve(self, key: str, d: dict[str, Any]) -> None:
         known = set(self.ledger.batches)
@@ -271,6 +278,8 @@ class BatchLoop:
                 info = await self.caller(lambda bid=bid: self.api.retrieve(bid))
             except ProviderError as e:  # polled again later; the breaker gives the backend up if it stays so
                 log.warning("worker %d: poll of batch %s failed: %s", self.w.worker_id, bid, e)
+                if e.kind == FAIL_NOT_FOUND:
+                    await self._lost(b)
                 continue
             if info.state != b.state or info.counts != b.counts or info.status != b.status:
                 self._write(STATE, id=bid, state=info.state, status=info.status, counts=info.counts)
@@ -310,6 +319,19 @@ class BatchLoop:
                 await self._pause_point("ingesting")
         if not b.ingested:
             self._write(INGESTED, id=b.id, counts=b.counts, malformed=bad, cost_usd=round(cost, 8))
+
+    async def _lost(self, b: BatchView) -> None:
+        """The provider no longer knows the batch (deleted; a restarted simulator): nothing of it will
+        come back, so its requests are resubmitted under new custom_ids."""
+        self.flying.pop(b.id, None)
+        if b.ingested:
+            return  # read before: only the history it held is lost
+        self._write(STATE, id=b.id, state=ENDED, status="lost", counts=b.counts)
+        for st, seq in self._mine(b.custom_ids):
+            if seq == st.latest and not st.ended:
+                st.flight = None
+                await self.judge.apply(st, None, b.id)
+        self._write(INGESTED, id=b.id, counts=b.counts, malformed=0, cost_usd=0.0)
 
     async def cancel_in_flight(self) -> None:
         for bid in list(self.flying):

@@ -59,7 +59,10 @@ class BatchWatch:
             if old is None:  # seen first: say it was submitted, even when it was read meanwhile
                 out.append((f"-- batch {b.id} submitted to {b.backend} ({b.api}): {s['requests']} requests · "
                             f"committed {usd(b.committed_usd)}", {**s, "event": "submitted"}))
-            if s["state"] == "ingested":
+            if s["state"] == "ingested" and s["status"] == "lost":
+                out.append((f"-- batch {b.id} is unknown to the provider now (deleted, or a restarted "
+                            f"simulator): its unanswered requests go out again", {**s, "event": "lost"}))
+            elif s["state"] == "ingested":
                 out.append((f"-- batch {b.id} read: succeeded {s['succeeded']} · errored {s['errored']} · "
                             f"expired {s['expired']} · canceled {s['canceled']} · malformed {s['malformed']} · "
                             f"{usd(s['cost_usd'])} at the batch price", {**s, "event": "read"}))

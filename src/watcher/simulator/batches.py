@@ -28,6 +28,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ class BatchStore:
         self.submissions: Counter[str] = Counter()  # custom_id -> times submitted
         self._scripts: deque[dict[str, Any]] = deque()
         self._seq = 0
+        # Ids are unique across simulator restarts too, as a provider's are: a run resumed against a
+        # new simulator must not mistake a new batch for one the old simulator lost.
+        self._tag = uuid.uuid4().hex[:8]
 
     def script(self, scripts: list[dict[str, Any]]) -> None:
         with self._lock:
@@ -111,7 +115,7 @@ class BatchStore:
 
     def _next(self, prefix: str) -> str:
         self._seq += 1
-        return f"{prefix}{self._seq:06d}"
+        return f"{prefix}{self._tag}{self._seq:06d}"
 
     def add_file(self, data: bytes) -> str:
         with self._lock:
