@@ -44,6 +44,7 @@ async def test_batches_panel_and_cancel_on_stop(tmp_path) -> None:
         await start(pilot)
         screen = text(app)
         assert "batches · 1 in flight · committed $0.2500" in screen
+        assert "+ $0.25 committed" in screen  # the header: spent + committed
         row = next(line for line in screen.splitlines() if "msgbatch_one" in line)
         assert "in_progress" in row and " 4 " in row and " 5 " in row and "2m" in row  # ok, processing, age
         await pilot.press("q")

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from watcher.errors import DiskFullError
 from watcher.generate.batch_items import (
     RESUBMIT,
     RETRY,
@@ -187,12 +188,13 @@ class BatchLoop:
         b = self.w.bcfg
         body = line.get("params") or line.get("body") or {}
         tin = len(str(body.get("messages", ""))) / CHARS_PER_TOKEN + len(str(body.get("system", ""))) / CHARS_PER_TOKEN
-        tout = self.w.bcfg.max_tokens
+        # The request's own output cap (aba sends its max_output_tokens), else the backend's.
+        tout = int(body.get("max_tokens") or body.get("max_completion_tokens") or b.max_tokens)
         return (tin * b.price_in + tout * b.price_out) / 1_000_000 * b.batch_price_share
 
     def _may_submit(self) -> bool:
         w = self.w
-        return not (w.stopping() or w.control["paused"] or w.control.get("hold_batches"))
+        return not (w.stopping() or w.control["paused"])
 
     async def submit_ready(self) -> None:
         ready = [s for s in self.states.values() if s.ready and not s.online]
@@ -405,11 +407,16 @@ class BatchLoop:
             w.fatal = f"backend {w.backend_name} down{key}: {e.reason}"
         except CallStopped:
             pass
+        except DiskFullError as e:
+            w.fatal = w.fatal or str(e)  # the items stay pending: what was not written is read again
         finally:
             for t in list(self.online_tasks):
                 t.cancel()
             w.left_pending += sum(1 for s in self.states.values() if not s.ended)
             w.active = 0
             w.queue.clear()
-            self.out.close()
+            try:
+                self.out.close()
+            except DiskFullError as e:
+                w.fatal = w.fatal or str(e)
             await self.api.p.aclose()  # type: ignore[attr-defined]

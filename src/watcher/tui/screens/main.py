@@ -135,7 +135,10 @@ class MainScreen(Screen[None]):
         self.query_one(FailuresView).apply(s)
         self.query_one(WorkersView).apply(s)
         paths = getattr(self.wapp.control, "paths", None)
-        self.query_one(BatchesPanel).apply(getattr(paths, "batches", None))
+        panel = self.query_one(BatchesPanel)
+        panel.apply(getattr(paths, "batches", None))
+        if panel.summary is not None:
+            self.query_one(RunHeader).set_committed(panel.summary["committed_usd"])
         self.query_one(FeedView).apply(s)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
