@@ -61,11 +61,23 @@ class BackendConfig(_Strict):
     max_retries: int = Field(6, ge=0, description="transport retries per call")
     simulated: bool = Field(False, description="talks to watcher's simulated provider")
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    # Batch mode (generate/batch_loop.py): the provider's batch API instead of one call at a time.
+    batch: bool = Field(False, description="send this backend's items through its batch API (`--batch`)")
+    batch_api: Literal["auto", "anthropic", "openai", "openrouter"] = Field(
+        "auto", description="auto: anthropic for kind anthropic, openrouter for an openrouter.ai base_url, else openai")
+    batch_retries: Literal["batch", "online"] = Field("batch", description="online: first attempts in "
+                                                      "batches, feedback retries and resubmissions as online calls")
+    batch_price_share: float = Field(0.5, ge=0, le=1, description="batch price as a share of the online price")
+    batch_max_requests: int = Field(0, ge=0, description="requests per batch at most; 0 = the provider's limit")
+    batch_poll_s: float = Field(30.0, gt=0, description="seconds between polls of a batch in flight")
 
     @model_validator(mode="after")
     def _key_env(self) -> BackendConfig:
         if not self.api_key_env:
             self.api_key_env = "ANTHROPIC_API_KEY" if self.kind == "anthropic" else "OPENAI_API_KEY"
+        if self.batch_api != "auto" and (self.batch_api == "anthropic") != (self.kind == "anthropic"):
+            raise ValueError(f"batch_api = '{self.batch_api}' does not speak kind = '{self.kind}'; use auto, "
+                             + ("anthropic" if self.kind == "anthropic" else "openai or openrouter"))
         return self
 
     @property

@@ -57,6 +57,9 @@ def _overrides(opts: RunOptions, data: dict[str, Any]) -> dict[str, Any]:
     if opts.workers is not None:
         for name in data.get("backends", {}):
             ov[f"backends.{name}.workers"] = opts.workers
+    if opts.batch:
+        for name in data.get("backends", {}):
+            ov[f"backends.{name}.batch"] = True
     return ov
 
 
@@ -71,6 +74,7 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
         b["rpm"] = 0
         b["tpm"] = 0
         b["api_key_env"] = SIM_KEY_ENV
+        b.setdefault("batch_poll_s", 0.5)  # the simulator's batches end in seconds: poll them often
         b["base_url"] = sim.base_url_anthropic if b.get("kind") == "anthropic" else sim.base_url_openai
         b.pop("extra_headers", None)
     return data
@@ -81,8 +85,9 @@ def simulate_backends(data: dict[str, Any], sim: Any) -> dict[str, Any]:
 # tried; "fast" (headless, tests) keeps the same faults but answers in a fraction of a second.
 PACES: dict[str, dict[str, float]] = {
     "real": {"latency_s": 2.0, "jitter": 0.5, "error_429": 0.04, "retry_after_s": 2.0,
-             "error_500": 0.03, "overloaded_529": 0.01},
-    "fast": {"latency_s": 0.15, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01},
+             "error_500": 0.03, "overloaded_529": 0.01, "batch_delay_s": 8.0, "batch_error_rate": 0.03},
+    "fast": {"latency_s": 0.15, "jitter": 0.3, "error_500": 0.02, "overloaded_529": 0.01,
+             "batch_delay_s": 0.5, "batch_error_rate": 0.03},
 }
 
 

@@ -28,6 +28,8 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="headless: JSON lines instead of text")
     p.add_argument("--interval", type=float, default=10.0, help="headless: seconds between summary lines")
     p.add_argument("--max-cost", type=float, help="spend ceiling in USD for this run (max_cost_usd)")
+    p.add_argument("--batch", action="store_true", help="send items through the providers' batch APIs "
+                                                         "(half the price, results within 24 h); each backend's `batch`")
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost estimate; call no model")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
     p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
@@ -62,6 +64,7 @@ class RunOptions:
     runs_dir: str | None = None
     max_cost: float | None = None
     dry_run: bool = False
+    batch: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, headless: bool) -> RunOptions:
@@ -70,4 +73,5 @@ class RunOptions:
                    min_score=args.min_score, model_mix=args.model_mix, openrouter_model=args.openrouter_model,
                    output=args.output, backend=args.backend, workers=args.workers, as_json=args.json,
                    interval=args.interval, detach=args.detach, run_dir=args.run_dir, runs_dir=args.runs_dir,
-                   metrics_port=args.metrics_port, max_cost=args.max_cost, dry_run=args.dry_run)
+                   metrics_port=args.metrics_port, max_cost=args.max_cost, dry_run=args.dry_run,
+                   batch=args.batch)

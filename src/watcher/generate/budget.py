@@ -7,8 +7,8 @@ reads only the bytes appended since its last look (one stat and a short read per
 rather than a supervisor-written state file: that file would lag by a supervisor tick, and would
 stop moving when the run is detached or its supervisor dies, while the records are always current.
 
-Committed cost (batches submitted but not yet billed) joins `spent` once batch mode exists; until
-then it is zero and callers pass nothing.
+Committed cost (batches submitted but not yet priced, run/batches.py) joins `spent` where a batch
+is about to be submitted (generate/batch_loop.py): online workers pass nothing.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 import msgspec
 
 from watcher.config import RunConfig
-from watcher.generate.estimate import BATCH_PRICE_SHARE, estimate
+from watcher.generate.estimate import estimate
 from watcher.generate.jobs import make_job
 from watcher.generate.plan import build_plan, load_resume_state
+from watcher.run.batches import BatchLedger
 from watcher.run.files import atomic_write_json, read_json
 from watcher.run.paths import RunPaths
 
@@ -106,12 +107,22 @@ def pending_count(paths: RunPaths, cfg: RunConfig, current_round: int) -> int:
 def budget_stop_message(paths: RunPaths, cfg: RunConfig) -> str | None:
     """The budget line when the ceiling is reached and items are left; None otherwise."""
     budget = Budget.for_run(paths, cfg)
-    if not budget.reached():
+    committed = BatchLedger(paths.batches).poll().committed_usd()
+    if not budget.reached(committed) and not _batch_blocked(budget.spent(committed), cfg):
         return None
     layout = read_json(paths.layout, {}) or {}
     if pending_count(paths, cfg, int(layout.get("round", 0))) == 0:
         return None  # the last item took it to the ceiling: the run is simply done
     return budget_message(budget.spent(), budget.ceiling)
+
+
+def _batch_blocked(spent_and_committed: float, cfg: RunConfig) -> bool:
+    """Batch mode stops short of the ceiling: no request is submitted whose upper bound (max_tokens
+    out) could pass it, so a ceiling closer than one such request ends the run too."""
+    if not cfg.max_cost_usd:
+        return False
+    bounds = [b.max_tokens * b.price_out / 1_000_000 * b.batch_price_share for b in cfg.backends.values() if b.batch]
+    return bool(bounds) and spent_and_committed + min(bounds) > cfg.max_cost_usd
 
 
 def projected_warning(paths: RunPaths, cfg: RunConfig) -> str | None:
@@ -123,7 +134,7 @@ def projected_warning(paths: RunPaths, cfg: RunConfig) -> str | None:
     if spent >= cfg.max_cost_usd:
         return f"warning: {budget_message(spent, cfg.max_cost_usd)}"
     est = estimate(cfg, make_job(cfg), run_dir=paths.dir)
-    exp = est.total("cost_online")["expected"]
+    exp = est.expected_cost({n: b.batch for n, b in cfg.backends.items()})  # batch backends at the batch price
     if spent + exp <= cfg.max_cost_usd:
         return None
     return (f"warning: projected cost {usd(spent + exp)} (spent {usd(spent)} + expected {usd(exp)} for "
@@ -134,7 +145,7 @@ def record_prices(paths: RunPaths, cfg: RunConfig, today: date | None = None) ->
     """Append the prices in use to the run's prices file, with the date, when they changed: each
     record's cost_usd was computed with the entry in force when it was written."""
     current = {n: {"model": b.model, "kind": b.kind, "price_in": b.price_in, "price_out": b.price_out,
-                   "batch_price_share": BATCH_PRICE_SHARE} for n, b in cfg.backends.items()}
+                   "batch_price_share": b.batch_price_share} for n, b in cfg.backends.items()}
     data = read_json(paths.prices, {}) or {}
     history = list(data.get("history") or [])
     if history and json.dumps(history[-1].get("backends"), sort_keys=True) == json.dumps(current, sort_keys=True):

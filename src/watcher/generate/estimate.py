@@ -11,7 +11,8 @@ The range per line:
 - expected: attempts per item and output per call from history (or the defaults below);
 - high: every item uses all `max_attempts` calls and each call writes `max_tokens`: a hard ceiling
   for the generation calls (a judge call, when configured, is estimated the same way).
-Batch cost is the online cost times BATCH_PRICE_SHARE (the providers' batch APIs bill half).
+Batch cost is the online cost times the backend's `batch_price_share` (default 0.5: the providers'
+batch APIs bill half).
 
 Cache and reasoning tokens come from history too (the records' usage): the shares of input read
 from and written to the prompt cache price expected and low at the backend's cache prices
@@ -36,7 +37,6 @@ from watcher.providers.base import Request, cost_usd
 from watcher.run.paths import RunPaths, list_runs, runs_root
 from watcher.run.records import group_of
 
-BATCH_PRICE_SHARE = 0.5  # batch APIs (Anthropic Message Batches, OpenAI Batch) bill 50% of online
 DEFAULT_ATTEMPTS = 1.5  # calls per item without history: most pass first time, some need feedback
 DEFAULT_OUTPUT_SHARE = 0.25  # output tokens per call without history, as a share of max_tokens
 CHARS_PER_TOKEN = 4.0  # the usual English estimate (OpenAI's and Anthropic's docs say ~4 chars/token)
@@ -192,6 +192,12 @@ class Estimate:
     history_runs: list[str]
     lines: list[Line] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    batch_price_share: dict[str, float] = field(default_factory=dict)  # per backend
+
+    def expected_cost(self, batch: dict[str, bool]) -> float:
+        """Expected cost with each backend priced as it will run: batch or online."""
+        return sum(ln.cost_batch["expected"] if batch.get(ln.backend) else ln.cost_online["expected"]
+                   for ln in self.lines)
 
     def backends(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -215,7 +221,7 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": self.job, "items": self.items, "token_method": self.token_method,
-                "history_runs": self.history_runs, "batch_price_share": BATCH_PRICE_SHARE,
+                "history_runs": self.history_runs, "batch_price_share": self.batch_price_share,
                 "groups": [asdict(ln) for ln in self.lines], "backends": self.backends(),
                 "total": {k: self.total(k) for k in ("requests", "input_tokens", "output_tokens",
                                                      "cost_online", "cost_batch", *PARTS)},
@@ -303,7 +309,7 @@ def _line(group: str, backend: str, cfg: RunConfig, items: list[WorkItem], job: 
                 requests={r: round(v, 1) for r, v in req.items()},
                 input_tokens={r: int(v) for r, v in tin.items()}, output_tokens={r: int(v) for r, v in tout.items()},
                 cost_online={r: round(v, 6) for r, v in online.items()},
-                cost_batch={r: round(v * BATCH_PRICE_SHARE, 6) for r, v in online.items()},
+                cost_batch={r: round(v * b.batch_price_share, 6) for r, v in online.items()},
                 cache_read_tokens=c_read, cache_write_tokens=c_write, reasoning_tokens=reasoning)
 
 
@@ -318,7 +324,8 @@ def estimate(cfg: RunConfig, job: Job, run_dir: Path | None = None, history_root
         notes.append(f"run {run_dir.name} exists: only its {len(items)} pending items are counted")
     hist, used = load_history(cfg, history_root)
     counter = TokenCounter()
-    est = Estimate(job=cfg.job, items=len(items), token_method=counter.method, history_runs=used, notes=notes)
+    est = Estimate(job=cfg.job, items=len(items), token_method=counter.method, history_runs=used, notes=notes,
+                   batch_price_share={n: b.batch_price_share for n, b in cfg.backends.items()})
     by: dict[tuple[str, str], list[WorkItem]] = defaultdict(list)
     for it in items:
         by[(it.group, it.backend)].append(it)

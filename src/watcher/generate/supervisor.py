@@ -160,7 +160,8 @@ class Supervisor:
         self.round = int(layout.get("round", -1)) + 1
         self.desired = {b: self.cfg.backends[b].workers for b in self.cfg.active_backends()}
         self._write_layout()
-        atomic_write_json(self.paths.control, {"paused": False, "stop": False, "stop_workers": []})
+        atomic_write_json(self.paths.control, {"paused": False, "stop": False, "stop_workers": [],
+                                               "cancel_batches": False})
         append_event(self.run_dir, "start", round=self.round, workers=len(self.workers))
         for w in self.workers.values():
             self._spawn(w)
@@ -362,6 +363,11 @@ class Supervisor:
         self.stopping = True
         self._set_control(stop=True)
         append_event(self.run_dir, "stop", graceful=graceful)
+
+    def cancel_batches(self) -> None:
+        """Batch mode: workers cancel their batches in flight when they stop (the TUI's stop asks)."""
+        self._set_control(cancel_batches=True)
+        append_event(self.run_dir, "cancel_batches")
 
     def stop(self, graceful: bool = True, grace_s: float = 30.0) -> None:
         """Stop the workers and wait: gracefully up to `grace_s`, then (or at once) kill them."""

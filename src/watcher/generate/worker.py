@@ -22,6 +22,7 @@ from pathlib import Path
 
 from watcher.config import RunConfig, get_api_key, job_judge, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
+from watcher.generate.batch_loop import BatchLoop
 from watcher.generate.budget import Budget
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
@@ -305,7 +306,8 @@ class Worker:
         return True
 
     def _accept(self, item: WorkItem, ev: Evaluation, comp: Completion, reasoning: str | None,
-                attempts: list[Attempt], usage: Usage, cost: float, trace_hist: list) -> None:
+                attempts: list[Attempt], usage: Usage, cost: float, trace_hist: list,
+                batch_id: str | None = None) -> None:
         synth = build_synth_trace(ev.synth_heading or item.group, self.job.describe(item), ev.rubric,
                                   ev.score, trace_hist)
         rec = Accepted(
@@ -315,13 +317,14 @@ class Worker:
             finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
             cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
             timestamp=utc_now(), attempt_log=attempts,
-            final_usage=_usage_of(comp), **ev.fields,
+            final_usage=_usage_of(comp), batch_id=batch_id, **ev.fields,
         )
         self.dataset.append(encode_line(rec))
         self.done += 1
 
     def _reject(self, item: WorkItem, best: tuple[Evaluation, Completion] | None, last: Completion | None,
-                failure: str, error: str | None, attempts: list[Attempt], usage: Usage, cost: float) -> None:
+                failure: str, error: str | None, attempts: list[Attempt], usage: Usage, cost: float,
+                batch_id: str | None = None) -> None:
         reason = FAIL_BELOW_MIN if best else failure
         detail = best[0].detail if best else (error or failure)
         final = best[1] if best else last
@@ -332,7 +335,7 @@ class Worker:
             attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend, usage=usage,
             cost_usd=round(cost, 8), worker=self.worker_id, timestamp=utc_now(), error=error,
             detail=detail, best_text=best[0].text if best else None, attempt_log=attempts,
-            round=self.round, **{self.job.group_label: item.group},
+            round=self.round, batch_id=batch_id, **{self.job.group_label: item.group},
         )
         self.rejects.append(encode_line(rec))
         self.rejected += 1
@@ -360,7 +363,10 @@ class Worker:
 
         sims = [b.base_url for b in (self.bcfg,) if b.simulated and b.base_url]
         watchdog = asyncio.create_task(watch_owner(self.paths, sims, orphaned))
-        runners.extend(asyncio.create_task(self._runner()) for _ in range(self.bcfg.concurrency))
+        if self.bcfg.batch:  # the provider's batch API instead of calls one at a time (batch_loop.py)
+            runners.append(asyncio.create_task(BatchLoop(self, get_api_key(self.backend_name, self.bcfg)).run()))
+        else:
+            runners.extend(asyncio.create_task(self._runner()) for _ in range(self.bcfg.concurrency))
         crash = await _first_crash(runners)
         house.cancel()
         watchdog.cancel()

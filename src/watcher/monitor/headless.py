@@ -15,9 +15,12 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from watcher.errors import EXIT_OK
+from watcher.monitor.batches import BatchWatch, committed_part, status_lines
 from watcher.monitor.format import feed_line, fmt_duration, fmt_tokens, num, pct, sparkline
 from watcher.monitor.outcome import backend_status, pending_items, run_outcome
 from watcher.monitor.snapshot import Snapshot
+from watcher.run.batches import ledger_summary
+from watcher.run.paths import RunPaths
 
 
 def summary_line(s: Snapshot) -> str:
@@ -75,6 +78,13 @@ class Reporter:
         self.printed: dict[str, int] = {}
         self.last_summary = time.monotonic()
         self.last_fields: dict[str, Any] | None = None
+        self.batches: BatchWatch | None = None  # batch mode: lines from the run's batches.jsonl
+
+    def batch_lines(self) -> None:
+        if self.batches is None:
+            return
+        for text, fields in self.batches.changes():
+            self.emit({"type": "batch", **fields} if self.json else text)
 
     def emit(self, obj: dict[str, Any] | str) -> None:
         self.out.write((json.dumps(obj, default=str) if self.json else obj) + "\n")
@@ -91,10 +101,14 @@ class Reporter:
         if force or time.monotonic() - self.last_summary >= self.interval:
             self.last_summary = time.monotonic()
             fields = _summary_fields(s)
+            committed = self.batches.summary() if self.batches is not None else None
+            if committed is not None:
+                fields["committed_usd"] = committed["committed_usd"]
             if fields == self.last_fields:
                 return  # nothing moved since the last summary: do not repeat it
             self.last_fields = fields
-            self.emit({"type": "summary", **fields} if self.json else summary_line(s))
+            self.emit({"type": "summary", **fields} if self.json else
+                      summary_line(s) + (committed_part(committed) if committed else ""))
 
     def final(self, s: Snapshot) -> None:
         self.emit({"type": "final", **snapshot_dict(s)} if self.json else final_table(s))
@@ -111,6 +125,9 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
     """Supervise until every worker has finished. First Ctrl-C: pause and stop gracefully (in-flight
     calls finish and are recorded); second: stop at once. Exit 0 done, 3 a worker failed, 130 interrupted."""
     rep = Reporter(out or sys.stdout, json_mode, interval)
+    paths, cfg = getattr(sup, "paths", None), getattr(sup, "cfg", None)
+    if paths is not None and (paths.batches.exists() or any(b.batch for b in cfg.backends.values())):
+        rep.batches = BatchWatch(paths.batches)
     interrupts = 0
 
     def on_sigint(_sig: int, _frame: Any) -> None:
@@ -119,7 +136,9 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         if interrupts == 1:
             what = "Ctrl-C" if _sig == signal.SIGINT else signal.Signals(_sig).name
             rep.emit({"type": "notice", "text": "stopping gracefully", "signal": what} if json_mode else
-                     f"-- {what}: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)")
+                     f"-- {what}: pausing and stopping gracefully; in-flight calls finish (Ctrl-C again to stop now)"
+                     + ("; batches in flight stay at the provider and the same command picks them up"
+                        if rep.batches is not None else ""))
             sup.pause()
             sup.begin_stop()
         else:
@@ -131,6 +150,7 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
         while True:
             snap = sup.snapshot()
             rep.feed(snap)
+            rep.batch_lines()
             rep.summary(snap)
             if sup.finished():
                 break
@@ -144,8 +164,12 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
     time.sleep(0.05)
     snap = sup.snapshot()
     rep.feed(snap)
+    rep.batch_lines()
     rep.summary(snap, force=True)
     rep.final(snap)
+    left = rep.batches.left_in_flight() if rep.batches is not None else None
+    if left:
+        rep.emit({"type": "notice", "text": left} if json_mode else left)
     backend_down = any(w.breaker == "down" for w in snap.workers)
     if sup.failed() and not interrupts and not backend_down:
         # One line on stderr saying why (a full disk, a refused key); the outcome line stays last.
@@ -178,12 +202,14 @@ def run_status(args: argparse.Namespace) -> int:
     corrupt = _corrupt_lines(run_dir)
     gate, training = gate_and_training(run_dir)
     if args.json:
-        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt, "gate": gate, "training": training},
-                         default=str))
+        print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt, "gate": gate, "training": training,
+                          "batches": ledger_summary(RunPaths(run_dir).batches)}, default=str))
     else:
         print(summary_line(snap))
         print(final_table(snap))
         print(gate_and_training_line(gate, training))
+        for line in status_lines(RunPaths(run_dir).batches):
+            print(line)
         if corrupt:
             print(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
                   "valid_json/schema); their items are generated again on the next start")

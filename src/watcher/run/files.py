@@ -208,7 +208,8 @@ class JsonlAppender:
 def read_control(path: Path) -> dict[str, Any]:
     data = read_json(path, {}) or {}
     return {"paused": bool(data.get("paused")), "stop": bool(data.get("stop")),
-            "stop_workers": list(data.get("stop_workers", []))}
+            "stop_workers": list(data.get("stop_workers", [])),
+            "cancel_batches": bool(data.get("cancel_batches"))}  # batch mode: cancel batches in flight on stop
 
 
 def pid_alive(pid: int) -> bool:

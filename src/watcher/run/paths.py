@@ -64,6 +64,7 @@ class RunPaths:
         self.layout = run_dir / "layout.json"
         self.supervisor = run_dir / "supervisor.json"
         self.events = run_dir / "events.jsonl"
+        self.batches = run_dir / "batches.jsonl"  # batch mode's ledger (run/batches.py)
         self.prices = run_dir / "prices.json"  # the prices in force, dated (generate/budget.py)
         self.notify_state = run_dir / "notify.json"  # when each event kind was last sent (monitor/notify.py)
         self.workers = run_dir / "workers"

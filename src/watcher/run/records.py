@@ -82,6 +82,7 @@ class Accepted(msgspec.Struct, kw_only=True, omit_defaults=False):
     messages: list[dict[str, Any]] | None = None  # agentic: the chat example itself
     system: str | None = None
     attempt_log: list[Attempt] = msgspec.field(default_factory=list)
+    batch_id: str | None = None  # batch mode: the provider batch the accepted completion came in
     status: str = "accepted"
 
 
@@ -107,6 +108,7 @@ class Rejected(msgspec.Struct, kw_only=True):
     best_text: str | None = None
     attempt_log: list[Attempt] = msgspec.field(default_factory=list)
     round: int = 0  # the run round (each start or resume is one); a resume retries earlier rounds' rejects
+    batch_id: str | None = None  # batch mode: the batch of the last attempt
     status: str = "rejected"
 
 

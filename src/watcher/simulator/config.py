@@ -35,6 +35,12 @@ class SimConfig:
     force: str | None = None  # this fault on every completion request (a FAULTS word)
     drip_s: float = 0.5  # the drip fault's pause between body bytes
     seed: int | None = None
+    # Batch APIs (batches.py): processing time, per-request error and expiry rates, and how long the
+    # create call waits after storing the batch before it answers.
+    batch_delay_s: float = 0.0
+    batch_error_rate: float = 0.0
+    batch_expire_rate: float = 0.0
+    batch_hold_s: float = 0.0
     chars_per_token: float = 4.0
     context_tokens: int = 0  # a prompt longer than this (in tokens) gets 400 "prompt is too long" (0 = no limit)
 

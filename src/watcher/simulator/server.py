@@ -29,7 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from watcher.providers.base import SIM_META_HEADER
-from watcher.simulator import protocols
+from watcher.simulator import batch_routes, protocols
+from watcher.simulator.batches import BatchStore
 from watcher.simulator.config import SimConfig, parse_fault_args
 from watcher.simulator.dispatch import parse_meta, respond
 from watcher.simulator.faults import Faults, retry_headers
@@ -116,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- endpoints --------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         sim = self.server.sim
+        if batch_routes.route(self, "GET"):
+            return
         if self.path.split("?")[0].rstrip("/") not in ("/v1/models", "/models"):
             self._error(404, f"no route GET {self.path}")
             return
@@ -130,8 +133,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"object": "list", "data": data, "has_more": False,
                               "first_id": models[0], "last_id": models[-1]})
 
+    def do_DELETE(self) -> None:  # noqa: N802 - stdlib name
+        if not batch_routes.route(self, "DELETE"):
+            self._error(404, f"no route DELETE {self.path}")
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         sim = self.server.sim
+        if batch_routes.route(self, "POST"):
+            return
         route = self.path.split("?")[0].rstrip("/")
         if route not in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
             self._read_body()
@@ -226,6 +235,7 @@ class SimServer:
         self._conns: set[socket.socket] = set()
         self._seq = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # last request bodies, for tests
+        self.batches = BatchStore(self.cfg, self._rng, self._lock)  # the batch APIs' state (batches.py)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> SimServer:
@@ -285,6 +295,15 @@ class SimServer:
     def script_faults(self, faults: list[str | None]) -> None:
         """Queue faults for the next completion requests, in order (None or "ok" = answer normally)."""
         self.faults.script(faults)
+
+    def script_batches(self, scripts: list[dict[str, Any]]) -> None:
+        """Per-batch outcomes for the next batches created (batches.py: errored, expired, malformed, expire)."""
+        self.batches.script(scripts)
+
+    def submissions(self) -> dict[str, int]:
+        """custom_id -> how many times a batch carried it: exactly-once tests assert every value is 1."""
+        with self._lock:
+            return dict(self.batches.submissions)
 
     def stats(self) -> dict[str, Any]:
         """Counters: requests, ok, 401, 429 (rpm_429 of them from the rpm limit), faults, fault_<word>."""

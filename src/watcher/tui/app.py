@@ -26,9 +26,11 @@ from textual.screen import Screen
 
 from watcher.monitor.snapshot import Snapshot
 from watcher.run.control import RunControl
+from watcher.tui.screens.batch_cancel import CancelBatchesScreen
 from watcher.tui.screens.busy import BusyScreen
 from watcher.tui.screens.main import LIVE_STATES, MainScreen
 from watcher.tui.screens.quit import QuitScreen
+from watcher.tui.widgets.batches import BatchesPanel
 from watcher.tui.widgets.header import RunHeader
 
 T = TypeVar("T")
@@ -207,11 +209,30 @@ class WatcherApp(App[str | None]):
         self.push_screen(QuitScreen(), self._quit_chosen)
 
     def _quit_chosen(self, choice: str | None) -> None:
+        if choice == "stop" and self._batches_in_flight():
+            n, reqs = self._batches_in_flight()
+            self.push_screen(CancelBatchesScreen(n, reqs), self._batches_chosen)
+            return
         if choice in ("stop", "detach"):
             self.run_worker(self._finish(choice), group="exit", exit_on_error=False)
 
-    async def _finish(self, choice: str) -> None:
+    def _batches_in_flight(self) -> tuple[int, int] | None:
+        """(batches, requests) in flight in batch mode, from the main screen's batches panel."""
+        try:
+            s = self.main.query_one(BatchesPanel).summary
+        except Exception:  # no main screen or panel (test apps): no batches to ask about
+            return None
+        return (s["in_flight"], s["requests_in_flight"]) if s and s["in_flight"] else None
+
+    def _batches_chosen(self, choice: str | None) -> None:
+        if choice is None:
+            return
+        self.run_worker(self._finish("stop", cancel_batches=choice == "cancel"), group="exit", exit_on_error=False)
+
+    async def _finish(self, choice: str, cancel_batches: bool = False) -> None:
         self.exiting = True
+        if cancel_batches and hasattr(self.control, "cancel_batches"):
+            await self.call(self.control.cancel_batches)
         self.push_screen(BusyScreen("stopping the workers (in-flight calls finish)…" if choice == "stop"
                                     else "detaching: the workers keep running…"))
         try:

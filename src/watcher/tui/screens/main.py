@@ -22,6 +22,7 @@ from watcher.tui.screens.help import HelpScreen
 from watcher.tui.screens.log import LogScreen
 from watcher.tui.screens.train import TrainScreen
 from watcher.tui.screens.train_ask import TrainAskScreen
+from watcher.tui.widgets.batches import BatchesPanel
 from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
 from watcher.tui.widgets.filter import FilterInput
@@ -91,6 +92,7 @@ class MainScreen(Screen[None]):
             box.border_title = "workers"
             yield Static(WORKER_COLS, id="workers-head", classes="thead")
             yield WorkersView(id="workers")
+        yield BatchesPanel(id="batches-box", classes="panel")
         feed = FeedView(id="feed", classes="panel")
         feed.border_title = "feed"
         yield feed
@@ -132,6 +134,11 @@ class MainScreen(Screen[None]):
             self.query_one("#finish-head", Static).update(finish_header(finish.with_other))
         self.query_one(FailuresView).apply(s)
         self.query_one(WorkersView).apply(s)
+        paths = getattr(self.wapp.control, "paths", None)
+        panel = self.query_one(BatchesPanel)
+        panel.apply(getattr(paths, "batches", None))
+        if panel.summary is not None:
+            self.query_one(RunHeader).set_committed(panel.summary["committed_usd"])
         self.query_one(FeedView).apply(s)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

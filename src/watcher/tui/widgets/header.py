@@ -28,6 +28,7 @@ class RunHeader(Widget):
         self.app_title = title
         self._data: tuple[Any, ...] | None = None
         self._ceiling: float | None = None  # spend ceiling: the header shows spent / ceiling
+        self._committed = 0.0  # batch mode: submitted, not yet priced (the batches panel reads it)
         self.error: str | None = None
 
     def apply(self, s: Snapshot) -> None:
@@ -37,6 +38,11 @@ class RunHeader(Widget):
                 s.rate_limit_waits, s.malformed_lines, self.error)
         if data != self._data or s.max_cost_usd != self._ceiling:
             self._data, self._ceiling = data, s.max_cost_usd
+            self.refresh()
+
+    def set_committed(self, usd: float) -> None:
+        if round(usd, 2) != round(self._committed, 2):
+            self._committed = usd
             self.refresh()
 
     def set_error(self, error: str | None) -> None:
@@ -68,7 +74,9 @@ class RunHeader(Widget):
         line1.append(" " * max(0, width - line1.cell_len - bar_w - cell_len(right)))
         line1.append(bar(frac, bar_w), style="green" if state != "failed" else "red")
         line1.append(right, style="bold")
-        cost_txt = f"${cost:.2f}" + (f" / ${self._ceiling:.2f} max" if self._ceiling else "") + (f" (proj. ${proj:.2f})" if proj is not None else "")
+        cost_txt = (f"${cost:.2f}" + (f" + ${self._committed:.2f} committed" if self._committed >= 0.005 else "")
+                    + (f" / ${self._ceiling:.2f} max" if self._ceiling else "")
+                    + (f" (proj. ${proj:.2f})" if proj is not None else ""))
         full = (f" rate {rate:.1f}/min · accepted {acc} · rejected {rej} · errors {errs} · "
                 f"tokens {tin} in / {tout} out · {cost_txt}")
         compact = cell_len(full) > width  # small terminals: same facts, shorter words
