@@ -75,6 +75,7 @@ from watcher.gate.checks import (
 from watcher.gate.dedup import Dedup, NearDupIndex, ScanState
 from watcher.gate.diversity import DiversityCollector, plan_topics
 from watcher.gate.diversity import failures as diversity_failures
+from watcher.gate.examples import locate_examples
 from watcher.gate.export import (
     MSG_USER,
     ROLE_SYSTEM,
@@ -322,6 +323,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
         report.diversity = div.report(state.dropped, plan)
         reasons.extend(diversity_failures(report.diversity, g.diversity))
 
+    if state is not None:
+        locate_examples(ds, checks.values())
     report.checks = list(checks.values())
     report.reasons = reasons
     report.passed = not reasons
