@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from pathlib import Path
 
 import orjson
@@ -10,6 +11,8 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
+from watcher.monitor.format import VERDICT_STYLE
+from watcher.monitor.terminal import echo, progress_bar
 from watcher.run.paths import (
     RunPaths,
     check_run_name,
@@ -18,6 +21,14 @@ from watcher.run.paths import (
     open_run_dir,
     runs_root,
     select_run,
+)
+
+# What `echo` colours in the report on a terminal (the text is the same piped or not).
+REPORT_COLOURS = (
+    (r"(?m)^gate · .*$", "bold"),
+    (r"(?<=%  )FAIL\b", "bold red"), (r"(?<=%  )drop\b", "yellow"), (r"(?<=%  )ok\b", "green"),
+    (r"(?<=%  )skip\b", "dim"), (r"✗ short", "bold red"),
+    (r"(?m)^PASS$", VERDICT_STYLE["PASS"]), (r"(?m)^FAIL(?=: )", VERDICT_STYLE["FAIL"]),
 )
 
 
@@ -65,9 +76,12 @@ def run_gate_cli(args: argparse.Namespace) -> int:
     # Earlier runs by name under the runs folder, or by the path of a run directory.
     against = [open_run_dir(a) if "/" in a else find_run(check_run_name(a), root)
                for a in getattr(args, "against", None) or []]
-    rep = run_gate(run_dir, cfg, against=against)
-    if getattr(args, "json", False):
+    as_json = getattr(args, "json", False)
+    # On a terminal a bar follows the scan of a large dataset; JSON and piped output stay as they were.
+    with progress_bar("gate", None, counts=False) if not as_json else nullcontext(None) as bar:
+        rep = run_gate(run_dir, cfg, against=against, progress=bar.update if bar is not None else None)
+    if as_json:
         print(orjson.dumps(rep.to_dict()).decode())
     else:
-        print(format_report(rep))
+        echo(format_report(rep), REPORT_COLOURS)
     return 0 if rep.passed else 1
