@@ -31,6 +31,7 @@ from watcher.run.control import RunControl
 from watcher.tui.screens.busy import BusyScreen
 from watcher.tui.screens.main import LIVE_STATES, MainScreen
 from watcher.tui.screens.quit import QuitScreen
+from watcher.tui.settings import load_settings, save_setting
 from watcher.tui.widgets.header import RunHeader
 
 T = TypeVar("T")
@@ -72,6 +73,14 @@ class WatcherApp(App[str | None]):
         self._announced_state: str | None = None
         self.exiting = False
         self.main: MainScreen
+        theme = load_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme  # the user's last choice (command palette → Change theme)
+        self._theme_loaded = True
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "_theme_loaded", False):
+            save_setting("theme", theme)
 
     def get_default_screen(self) -> Screen[Any]:
         self.main = MainScreen(self.title)
