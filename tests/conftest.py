@@ -12,6 +12,12 @@ os.environ.setdefault("MLX_DISABLE_COMPILE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _own_settings_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI's saved settings (tui/settings.py) live in a fresh directory per test, never the user's."""
+    monkeypatch.setenv("WATCHER_CONFIG_DIR", str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture
 def make_sim():
     """Start simulators with SimConfig overrides; all are stopped after the test."""

@@ -89,3 +89,26 @@ def test_forms_fits_the_terminal_and_stays_whole_when_piped(workdir: Path) -> No
     assert len(lines) > 10 and max(len(ln) for ln in lines) <= 60, max(lines, key=len)
     piped = run(workdir, "forms").stdout
     assert max(len(ln) for ln in piped.splitlines()) > 100  # descriptions whole for grep
+
+
+HAIKU = "An old silent pond\nA frog jumps into the pond\nSplash! Silence again\n"
+
+
+def test_status_gate_and_verify_are_coloured_on_a_terminal_only(workdir: Path) -> None:
+    (workdir / "haiku.txt").write_text(HAIKU)
+    for args in (("gate", "--run", "one"), ("status", "--run", "one"), ("verify", "--form", "Haiku", "haiku.txt")):
+        tty = run_tty(workdir, *args, env={"COLUMNS": "120"})
+        assert "\x1b[1;32mPASS" in tty, args  # the verdict in bold green (PASSED, PASS)
+        piped = run(workdir, *args)
+        assert piped.returncode == 0 and "\x1b[" not in piped.stdout, args
+        # the same words either way: colour is added, never text
+        assert piped.stdout.splitlines()[-1].split() == _plain(tty).splitlines()[-1].split(), args
+    assert "\x1b[" not in run_tty(workdir, "gate", "--run", "one", env={"NO_COLOR": "1"})
+
+
+def _plain(s: str) -> str:
+    import re
+
+    # SGR colour codes, and the cursor codes of a transient progress bar (the gate's, on a terminal)
+    s = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", s)
+    return "\n".join(ln.rsplit("\r", 1)[-1] for ln in s.split("\n") if ln.strip())

@@ -108,19 +108,62 @@ def rejected_record(item: FeedItem) -> dict[str, Any]:
             "finish_reason": "stop", "error": None, "model": item.model, "detail": item.detail}
 
 
-GATE_REPORT: dict[str, Any] = {
-    "passed": False, "total": 649, "kept": 598,
-    "checks": [
-        {"name": "valid_json", "description": "every line parses", "count": 0, "share": 0.0, "examples": [],
-         "failed": False},
-        {"name": "min_score", "description": "score ≥ min_score", "count": 37, "share": 0.057,
-         "examples": [{"line": 12, "id": "a0012", "why": "score 0.62 < 0.80"},
-                      {"line": 40, "id": "a0040", "why": "score 0.71 < 0.80"}], "failed": True},
-        {"name": "near_duplicates", "description": "5-gram Jaccard ≥ 0.8", "count": 14, "share": 0.022,
-         "examples": [{"line": 88, "id": "a0088", "why": "near-duplicate of a0031 (0.91)"}], "failed": False},
-    ],
-    "exported": {"train": 538, "valid": 30, "test": 30},
+def _check(name: str, count: int, description: str, examples: list[dict[str, Any]] | None = None,
+           failed: bool = False, enabled: bool = True) -> dict[str, Any]:
+    return {"name": name, "description": description, "count": count, "share": round(count / 649, 6),
+            "examples": examples or [], "failed": failed, "enabled": enabled}
+
+
+GATE_OFFSET = 10**7  # gate example records sit here in DATASET, past every feed item's offset
+GATE_POEMS = {  # offset -> (id, form, score, poem)
+    GATE_OFFSET + 0: ("a0012", "Sonnet", 0.62, "The harbor keeps its boats asleep at night,\nand low tide hums."),
+    GATE_OFFSET + 1: ("a0040", "Villanelle", 0.71, "Do not go gently to the ferry's horn."),
+    GATE_OFFSET + 2: ("a0231", "Limerick", 0.93, "A gull from the pier at St Ives\nhad ninety-nine wives."),
+    GATE_OFFSET + 3: ("a0031", "Limerick", 0.95, "A gull from the pier at St Ives\nhad ninety-nine wives."),
 }
+# A failed gate as gate/run.py reports it: kept_share fails; exact duplicates drop 22% (no threshold).
+GATE_REPORT: dict[str, Any] = {
+    "run": "poetry-2026-11-21", "run_dir": "/fake/run", "dataset": DATASET, "job": "poetry",
+    "passed": False, "total": 649, "kept": 455,
+    "checks": [
+        _check("partial_tail", 0, "last line without a newline"),
+        _check("valid_json", 0, "line is not valid JSON"),
+        _check("schema", 0, "required fields missing or of the wrong type for the job"),
+        _check("finish_reason", 0, "finish_reason is not stop"),
+        _check("nonempty", 0, "output is empty"),
+        _check("min_score", 37, "score below the run's min_score", [
+            {"line": 12, "id": "a0012", "excerpt": "The harbor keeps…", "why": "score 0.620 < 0.8",
+             "offset": GATE_OFFSET + 0},
+            {"line": 40, "id": "a0040", "excerpt": "Do not go gently…", "why": "score 0.710 < 0.8",
+             "offset": GATE_OFFSET + 1}]),
+        _check("traces", 0, "synth/natural trace missing or malformed"),
+        _check("token_budget", 0, "skipped: no token limit for this job", enabled=False),
+        _check("exact_duplicate", 143, "same output words as an earlier kept record", [
+            {"line": 231, "id": "a0231", "excerpt": "A gull from the pier…", "why": "same text as line 31",
+             "of_line": 31, "offset": GATE_OFFSET + 2, "of_offset": GATE_OFFSET + 3}]),
+        _check("duplicate_id", 0, "same id as an earlier kept record"),
+        _check("near_duplicate", 14, "5-gram Jaccard ≥ 0.8 vs an earlier kept record"),
+        _check("balance", 1, "groups below target * (1 - balance_tolerance)", [
+            {"line": 0, "id": None, "excerpt": "Limerick", "why": "Limerick: 16 kept, needs 80 of target 100"}],
+               failed=True),
+        _check("kept_share", 455, "share of records that survive every check (needs >= 80%)", failed=True),
+    ],
+    "balance": [{"group": "Sonnet", "target": 100, "kept": 90, "min": 80, "ok": True},
+                {"group": "Limerick", "target": 100, "kept": 16, "min": 80, "ok": False}],
+    "reasons": ["only 455/649 records (70.1%) survive; min_pass_share is 80%",
+                "balance: Limerick 16 kept, needs 80"],
+    "notes": [], "trace_style": "synth", "export_dir": "/fake/run/gate", "duration_s": 0.4, "diversity": {},
+    "exported": {"train": 411, "valid": 22, "test": 22},
+}
+
+
+def gate_record(offset: int) -> dict[str, Any] | None:
+    if offset not in GATE_POEMS:
+        return None
+    rid, form, score, poem = GATE_POEMS[offset]
+    return {"id": rid, "job": "poetry", "form": form, "poem": poem, "score": score, "model": "claude-haiku-4-5",
+            "attempts": 1, "finish_reason": "stop"}
+
 
 TRAINING_STATE = TrainingState(
     status="running", stage="sonnets", stage_index=1, stages=("warmup", "sonnets", "all"),
@@ -217,7 +260,7 @@ class FakeControl:
         for item in self.feed:
             if item.path == path and item.offset == offset:
                 return accepted_record(item) if item.kind == "accepted" else rejected_record(item)
-        return None
+        return gate_record(offset) if path == DATASET else None
 
     def run_gate(self) -> dict[str, Any]:
         self._call("run_gate")

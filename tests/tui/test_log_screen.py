@@ -42,3 +42,30 @@ async def test_log_switches_workers_and_hides_http_lines() -> None:
         await pilot.press("h")
         await pilot.pause()
         assert "200 OK" in text(app) and "HTTP lines shown" in text(app)
+
+
+async def test_log_filter_keeps_matching_lines_as_you_type() -> None:
+    fake = NoisyControl(workers=2)
+    app = WatcherApp(fake)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("slash", *"ITEM")
+        await pilot.pause()
+        t = text(app)
+        assert "worker 0 item done" in t and "worker 0 started" not in t and "429" not in t
+        assert "filter: item" in t
+        await pilot.press("enter")  # keeps the filter; it follows the next worker too
+        await pilot.press("right")
+        await settle(pilot)
+        t = text(app)
+        assert "worker 1 item done" in t and "worker 1 started" not in t
+        await pilot.press("slash", *"zzz")  # reopened, the box has its text selected: typing replaces it
+        await pilot.pause()
+        assert "(no line matches “zzz”)" in text(app)
+        await pilot.press("escape")  # clears the filter, back in the log
+        await pilot.pause()
+        t = text(app)
+        assert "worker 1 started" in t and "INFO httpx: HTTP Request" in t  # the 429 line (cut at 80 columns)
+        assert isinstance(app.screen, LogScreen)

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
 from pilot_helpers import settle, start, text
-from textual.widgets import DataTable
 
 from watcher.monitor.format import feed_line
 from watcher.tui.app import WatcherApp
@@ -250,29 +249,6 @@ async def test_feed_is_bounded() -> None:
 
 
 # -- gate ------------------------------------------------------------------------------------------
-async def test_gate_panel_shows_checks_examples_and_export() -> None:
-    fake = FakeControl()
-    app = WatcherApp(fake)
-    async with app.run_test(size=BIG) as pilot:
-        await start(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        assert isinstance(app.screen, GateScreen) and fake.called("run_gate") == 1
-        assert app.screen.query_one(DataTable).row_count == 3
-        t = text(app)
-        for needle in ("FAILED · 598 of 649 records kept", "valid_json", "min_score", "near_duplicates",
-                       "5-gram Jaccard", "export: train 538 · valid 30 · test 30"):
-            assert needle in t, needle
-        await pilot.press("down")  # select min_score: its examples show
-        await pilot.pause()
-        assert "a0012 · score 0.62 < 0.80" in text(app)
-        await pilot.press("r")
-        await settle(pilot)
-        assert fake.called("run_gate") == 2
-        await pilot.press("escape")
-        assert isinstance(app.screen, MainScreen)
-
-
 async def test_gate_error_is_shown_in_the_panel() -> None:
     app = WatcherApp(FakeControl(gate_error=NotImplementedError("gate is not written yet")))
     async with app.run_test(size=BIG) as pilot:

@@ -39,8 +39,14 @@ class VerifyCommand:
 def verify_file(form_name: str, path: str, as_json: bool, min_score: float) -> int:
     """Score one poem file (or stdin) against a form: 0 passed, 1 failed, 2 unknown form or unreadable file."""
     # Loaded here, not at import: every other command imports this module through cli/main.py.
+    from watcher.monitor.format import VERDICT_STYLE
+    from watcher.monitor.terminal import echo
     from watcher.verify.forms.catalog import UnknownFormError, get_form
     from watcher.verify.forms.score import verify
+
+    # What `echo` colours on a terminal: the verdict, each criterion's mark, the advice's heading.
+    colours = ((r"(?m)(?<=\) )PASSED$", VERDICT_STYLE["PASSED"]), (r"(?m)(?<=\) )FAILED$", VERDICT_STYLE["FAILED"]),
+               (r"(?m)^criterion .*$", "bold"), ("✓", "green"), ("✗", "bold red"), (r"(?m)^To fix:$", "bold"))
 
     try:
         form = get_form(form_name)
@@ -57,19 +63,19 @@ def verify_file(form_name: str, path: str, as_json: bool, min_score: float) -> i
         print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2))
     else:
         verdict = "PASSED" if res.passed else "FAILED"
-        print(f"{res.form}: score {res.score:.2f} (min {min_score:.2f}) {verdict}")
+        lines = [f"{res.form}: score {res.score:.2f} (min {min_score:.2f}) {verdict}"]
         rows = [("criterion", "weight", "score", "ok", "expected", "actual", "explanation")]
         for r in res.rubric:
             rows.append((r.criterion, f"{r.weight:g}", f"{r.score:.2f}", "✓" if r.passed else "✗",
                          _clip(r.expected, 30), _clip(r.actual, 28), _clip(r.explanation, 70)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         for row in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
         fails = res.failing()
         if fails:
-            print("\nTo fix:")
-            for r in fails:
-                print(f"- {r.instruction}")
+            lines.append("\nTo fix:")
+            lines.extend(f"- {r.instruction}" for r in fails)
+        echo("\n".join(lines), colours)
     return EXIT_OK if res.passed else EXIT_FAILED
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from pathlib import Path
 
 import orjson
@@ -10,7 +11,9 @@ import orjson
 from watcher.config import load_config
 from watcher.gate.export import SPLITS
 from watcher.gate.run import GateReport, run_gate
+from watcher.monitor.format import VERDICT_STYLE
 from watcher.monitor.notify import notify_gate_failed
+from watcher.monitor.terminal import echo, progress_bar
 from watcher.run.paths import (
     RunPaths,
     check_run_name,
@@ -21,15 +24,20 @@ from watcher.run.paths import (
     select_run,
 )
 
+# What `echo` colours in the report on a terminal (the text is the same piped or not).
+REPORT_COLOURS = (
+    (r"(?m)^gate · .*$", "bold"),
+    (r"(?<=%  )FAIL\b", "bold red"), (r"(?<=%  )drop\b", "yellow"), (r"(?<=%  )ok\b", "green"),
+    (r"(?<=%  )skip\b", "dim"), (r"✗ short", "bold red"),
+    (r"(?m)^PASS$", VERDICT_STYLE["PASS"]), (r"(?m)^FAIL(?=: )", VERDICT_STYLE["FAIL"]),
+)
+
 
 def format_report(rep: GateReport) -> str:
     lines = [f"gate · run {rep.run} · {rep.job} · {rep.dataset}", ""]
     lines.append(f"{'check':<16} {'count':>8} {'share':>7}  status  description")
     for c in rep.checks:
-        status = "FAIL" if c.failed else ("skip" if not c.enabled else ("drop" if c.count else "ok"))
-        if c.name in ("balance", "kept_share"):
-            status = "FAIL" if c.failed else ("skip" if not c.enabled else "ok")
-        lines.append(f"{c.name:<16} {c.count:>8} {c.share:>7.1%}  {status:<6}  {c.description}")
+        lines.append(f"{c.name:<16} {c.count:>8} {c.share:>7.1%}  {c.status:<6}  {c.description}")
     for c in rep.checks:
         if c.examples and c.name != "balance":
             lines.append(f"\n{c.name}:")
@@ -69,12 +77,15 @@ def run_gate_cli(args: argparse.Namespace) -> int:
     # Earlier runs by name under the runs folder, or by the path of a run directory.
     against = [open_run_dir(a) if "/" in a else find_run(check_run_name(a), root)
                for a in getattr(args, "against", None) or []]
-    rep = run_gate(run_dir, cfg, against=against)
+    as_json = getattr(args, "json", False)
+    # On a terminal a bar follows the scan of a large dataset; JSON and piped output stay as they were.
+    with progress_bar("gate", None, counts=False) if not as_json else nullcontext(None) as bar:
+        rep = run_gate(run_dir, cfg, against=against, progress=bar.update if bar is not None else None)
     if not rep.passed:  # the same event the TUI's g sends through the supervisor
         notify_gate_failed(cfg, RunPaths(run_dir), "; ".join(rep.reasons) or "see gate/report.json",
                            rep.kept, rep.total)
-    if getattr(args, "json", False):
+    if as_json:
         print(orjson.dumps(rep.to_dict()).decode())
     else:
-        print(format_report(rep))
+        echo(format_report(rep), REPORT_COLOURS)
     return 0 if rep.passed else 1

@@ -1,5 +1,6 @@
 """How commands print tables: rich (colour, box drawing) on a terminal, plain columns when piped
-or with NO_COLOR (https://no-color.org), so scripts and `grep` see stable text."""
+or with NO_COLOR (https://no-color.org), so scripts and `grep` see stable text. Which of the two is
+monitor/terminal.py's decision (`use_rich`), shared with coloured lines and progress bars."""
 
 from __future__ import annotations
 
@@ -13,12 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from watcher.monitor.terminal import use_rich
+
 Cell = str | Text
-
-
-def use_rich(out: TextIO | None = None) -> bool:
-    out = out or sys.stdout
-    return out.isatty() and not os.environ.get("NO_COLOR")
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, right: Sequence[int] = (),

@@ -34,7 +34,7 @@ def run_row(run_dir: Path, now: float) -> list[object]:
 
     from watcher.gate.verdict import read_gate_verdict
     from watcher.generate.supervisor import open_run_stats
-    from watcher.monitor.format import STATE_STYLE, fmt_duration
+    from watcher.monitor.format import STATE_STYLE, VERDICT_STYLE, fmt_duration
     from watcher.run.paths import RunPaths
 
     paths = RunPaths(run_dir)
@@ -48,7 +48,7 @@ def run_row(run_dir: Path, now: float) -> list[object]:
     mtimes = [p.stat().st_mtime for p in (paths.dataset, paths.rejects, paths.events) if p.exists()]
     last = f"{fmt_duration(now - max(mtimes), coarse=True)} ago" if mtimes else "--"
     done = s.accepted + s.rejected
-    gate_style = {"PASSED": "green", "FAILED": "bold red", "STALE": "yellow"}.get(v.word, "dim")
+    gate_style = VERDICT_STYLE.get(v.word, "dim")
     return [run_dir.name, s.job, Text(s.state, style=STATE_STYLE.get(s.state, "")),
             f"{done}/{s.total_target} ({s.progress:.0%})", str(s.accepted), f"${s.cost_usd:.2f}",
             Text(v.word, style=gate_style), last]

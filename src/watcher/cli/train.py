@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE
 from watcher.monitor.format import fmt_clock
 from watcher.monitor.tail import FileTailer
+from watcher.monitor.terminal import Bar, progress_bar
 from watcher.run.files import disk_full, read_json
 from watcher.run.paths import RunPaths, runs_root, select_run
 from watcher.train.config import load_train_config
@@ -49,14 +51,16 @@ def format_progress(rec: dict[str, Any], snap: TrainingState | None) -> str:
 
 def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
                     emit: Callable[[str], None], as_json: bool = False,
-                    poll_s: float = 0.5) -> tuple[TrainingState | None, bool]:
+                    poll_s: float = 0.5, bar: Bar | None = None) -> tuple[TrainingState | None, bool]:
     """Print progress while the runner works; first Ctrl-C stops it gracefully, a second kills it.
-    Returns the final state and whether the user interrupted."""
+    Returns the final state and whether the user interrupted. `bar`: a live bar (a terminal) to move."""
     tail = FileTailer(RunPaths(run_dir).train_metrics)
     interrupted = 0
     while True:
         try:
             snap = read_training_state(run_dir)
+            if bar is not None and snap is not None:
+                bar.update(snap.iteration, snap.total_iters or None, f"train · {snap.stage or 'starting'}")
             for rec in metrics_records(tail):
                 emit(json.dumps(rec) if as_json else format_progress(rec, snap))
             running = proc.poll() is None if proc is not None else snap is not None and snap.status == "running"
@@ -87,8 +91,13 @@ def run_train_cli(args: argparse.Namespace) -> int:
               flush=True)
     cfg = load_train_config(getattr(args, "config", None), run_dir)
 
+    live: list[Bar] = []  # the live bar while there is one
+
     def emit(line: str) -> None:
-        print(line, flush=True)
+        if live:
+            live[0].print(line)  # above the bar
+        else:
+            print(line, flush=True)
 
     state = read_json(RunPaths(run_dir).train_state, {}) or {}
     if runner_alive(state):
@@ -99,7 +108,11 @@ def run_train_cli(args: argparse.Namespace) -> int:
         if not as_json:
             emit(f"[train] run {run_dir.name}: {len(cfg.stages)} stage(s), {cfg.total_iters} iterations, "
                  f"model {cfg.model}; log {RunPaths(run_dir).train_log}")
-    final, interrupted = follow_training(run_dir, proc, emit, as_json=as_json)
+    # On a terminal a bar follows the iterations under the progress lines; piped, only the lines.
+    with progress_bar("train", cfg.total_iters) if not as_json else nullcontext(None) as bar:
+        live.extend([bar] if bar is not None else [])
+        final, interrupted = follow_training(run_dir, proc, emit, as_json=as_json, bar=bar)
+    live.clear()
     rc = proc.wait() if proc is not None else 0
     status, error = (final.status, final.error) if final is not None else (None, None)
     if as_json:

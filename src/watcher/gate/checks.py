@@ -31,6 +31,8 @@ CHECKS: dict[str, str] = {
     "balance": "groups below target * (1 - balance_tolerance)",
     "kept_share": "share of records that survive every check",
 }
+# Verdicts over the whole dataset: they pass or fail the gate but never drop a record themselves.
+DATASET_CHECKS = frozenset({"balance", "kept_share"})
 
 
 @dataclass
@@ -43,19 +45,32 @@ class CheckResult:
     failed: bool = False  # this check makes the gate fail
     enabled: bool = True
 
-    def add(self, line: int, rec_id: str | None, excerpt: str, why: str) -> None:
+    def add(self, line: int, rec_id: str | None, excerpt: str, why: str, of_line: int | None = None) -> None:
+        """One record this check counts. `of_line`: a duplicate's earlier kept line (the record it copies)."""
         self.count += 1
         if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append({"line": line, "id": rec_id, "excerpt": excerpt, "why": why})
+            ex: dict[str, Any] = {"line": line, "id": rec_id, "excerpt": excerpt, "why": why}
+            if of_line is not None:
+                ex["of_line"] = of_line
+            self.examples.append(ex)
 
-
-    def add_text(self, line: int, rec_id: str | None, text: str, why: str) -> None:
+    def add_text(self, line: int, rec_id: str | None, text: str, why: str, of_line: int | None = None) -> None:
         """`add` with the excerpt made only while examples are still collected (duplicates can be
         most of a dataset)."""
         if len(self.examples) < MAX_EXAMPLES:
-            self.add(line, rec_id, excerpt(text), why)
+            self.add(line, rec_id, excerpt(text), why, of_line)
         else:
             self.count += 1
+
+    @property
+    def status(self) -> str:
+        """What the check did, for every report view: FAIL (it fails the gate), drop (it removed
+        records; only the thresholds fail the gate), ok, or skip (disabled)."""
+        if self.failed:
+            return "FAIL"
+        if not self.enabled:
+            return "skip"
+        return "drop" if self.count and self.name not in DATASET_CHECKS else "ok"
 
 
 def excerpt(text: str | bytes) -> str:

@@ -469,7 +469,7 @@ class Dedup:
                     alive[i] = False
                     st.dropped.add(row)
                     self.c_exact.add_text(rows[row][0], rows[row][1], texts[i],
-                                     f"same text as line {rows[first][0]}")
+                                          f"same text as line {rows[first][0]}", rows[first][0])
                     continue
             if self.by_id:
                 rid = rows[row][1]
@@ -477,7 +477,8 @@ class Dedup:
                 if first is not None:
                     alive[i] = False
                     st.dropped.add(row)
-                    self.c_id.add_text(rows[row][0], rid, texts[i], f"id already kept at line {rows[first][0]}")
+                    self.c_id.add_text(rows[row][0], rid, texts[i], f"id already kept at line {rows[first][0]}",
+                                       rows[first][0])
                     continue
                 seen_id[rid] = row
             if self.exact:
@@ -493,6 +494,7 @@ class Dedup:
             for row, (earlier, sim) in sorted(st.index.add_batch(row0, sig, has & alive).items()):
                 st.dropped.add(row)
                 self.c_near.add_text(rows[row][0], rows[row][1], texts[row - row0],
-                                f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})")
+                                     f"≈{sim:.2f} of line {rows[earlier][0]} (id {rows[earlier][1]})",
+                                     rows[earlier][0])
         if self.writer is not None:
             self.writer.commit(st.dropped, len(st.dropped) != dropped_before)

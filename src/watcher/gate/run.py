@@ -51,6 +51,7 @@ import gc
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ from watcher.gate.checks import (
 from watcher.gate.dedup import Dedup, NearDupIndex, ScanState
 from watcher.gate.diversity import DiversityCollector, plan_topics
 from watcher.gate.diversity import failures as diversity_failures
+from watcher.gate.examples import locate_examples
 from watcher.gate.export import (
     MSG_USER,
     ROLE_SYSTEM,
@@ -167,9 +169,10 @@ def group_targets(cfg: RunConfig) -> tuple[dict[str, int] | None, str | None]:
 
 
 def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
-             against: list[Path] | None = None) -> GateReport:
+             against: list[Path] | None = None, progress: Callable[[int, int], None] | None = None) -> GateReport:
     """Gate the run's dataset, write `gate/report.json` (always) and, with `export`, the splits.
-    `against`: earlier runs whose exports this run's records must not nearly duplicate."""
+    `against`: earlier runs whose exports this run's records must not nearly duplicate.
+    `progress(bytes_read, bytes_total)`: called every few thousand lines of the scan (a CLI bar)."""
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     cfg = cfg or load_run_config(run_dir)
@@ -212,7 +215,7 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
             other = AgainstIndex(list(against), g.near_duplicate_permutations, g.near_duplicate_threshold)
             notes.append(f"near duplicates also checked against {other.size} exported example(s) of "
                          + ", ".join(p.name for p in against))
-        state = _scan(ds, cfg, checks, writer, budget, div, other) if ds.exists() else None
+        state = _scan(ds, cfg, checks, writer, budget, div, other, progress) if ds.exists() else None
     except BaseException:
         if writer:
             writer.abort()
@@ -322,6 +325,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
         report.diversity = div.report(state.dropped, plan)
         reasons.extend(diversity_failures(report.diversity, g.diversity))
 
+    if state is not None:
+        locate_examples(ds, checks.values())
     report.checks = list(checks.values())
     report.reasons = reasons
     report.passed = not reasons
@@ -336,7 +341,8 @@ def run_gate(run_dir: Path, cfg: RunConfig | None = None, export: bool = True,
 
 
 def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: ExportWriter | None,
-          budget: int, div: DiversityCollector | None, other: AgainstIndex | None = None) -> ScanState:
+          budget: int, div: DiversityCollector | None, other: AgainstIndex | None = None,
+          progress: Callable[[int, int], None] | None = None) -> ScanState:
     """One streaming pass over the dataset: record checks, batched dedup, export lines."""
     g = cfg.gate
     job = cfg.job
@@ -361,9 +367,12 @@ def _scan(ds: Path, cfg: RunConfig, checks: dict[str, CheckResult], writer: Expo
     rows = st.rows
     vt_share = tshare + vshare
     lineno = 0
+    size = ds.stat().st_size if progress is not None else 0
     with open(ds, "rb", buffering=1 << 20) as f:
         for line in f:
             lineno += 1
+            if not lineno & 8191 and progress is not None:
+                progress(f.tell(), size)
             if line[-1:] != b"\n":
                 if line.strip():
                     st.total += 1

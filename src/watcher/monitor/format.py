@@ -19,6 +19,9 @@ STATE_STYLE = {
     "done": "bold blue", "failed": "bold red", "stopped": "bold magenta", "detached": "bold magenta",
     "stopping": "bold yellow", "restarting": "yellow", "dead": "bold red",
 }
+# The gate's verdict words (gate/verdict.py GateVerdict.word, the gate's PASS/FAIL line) as rich styles.
+VERDICT_STYLE = {"PASSED": "bold green", "PASS": "bold green", "FAILED": "bold red", "FAIL": "bold red",
+                 "STALE": "yellow", "--": "dim"}
 
 
 # -- durations ------------------------------------------------------------------------------------

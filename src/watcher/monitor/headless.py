@@ -11,14 +11,25 @@ import json
 import signal
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from typing import Any, TextIO
 
 from watcher.errors import EXIT_OK
 from watcher.monitor.batches import BatchWatch, committed_part, status_lines
-from watcher.monitor.format import feed_line, fmt_duration, fmt_tokens, num, pct, sparkline
+from watcher.monitor.format import (
+    STATE_STYLE,
+    VERDICT_STYLE,
+    feed_line,
+    fmt_duration,
+    fmt_tokens,
+    num,
+    pct,
+    sparkline,
+)
 from watcher.monitor.outcome import backend_status, pending_items, run_outcome
 from watcher.monitor.snapshot import Snapshot
+from watcher.monitor.terminal import Bar, Rules, echo, progress_bar
 from watcher.run.batches import ledger_summary
 from watcher.run.paths import RunPaths
 
@@ -78,6 +89,7 @@ class Reporter:
         self.printed: dict[str, int] = {}
         self.last_summary = time.monotonic()
         self.last_fields: dict[str, Any] | None = None
+        self.bar: Bar | None = None  # a live progress bar on a terminal (lines print above it)
         self.batches: BatchWatch | None = None  # batch mode: lines from the run's batches.jsonl
 
     def batch_lines(self) -> None:
@@ -87,8 +99,16 @@ class Reporter:
             self.emit({"type": "batch", **fields} if self.json else text)
 
     def emit(self, obj: dict[str, Any] | str) -> None:
+        if self.bar is not None and isinstance(obj, str):
+            self.bar.print(obj)
+            return
         self.out.write((json.dumps(obj, default=str) if self.json else obj) + "\n")
         self.out.flush()
+
+    def show_progress(self, s: Snapshot) -> None:
+        if self.bar is not None:
+            self.bar.update(s.accepted + s.rejected, s.total_target,
+                            f"{s.state} · {s.rate_per_min:.1f}/min · ${s.cost_usd:.2f}")
 
     def feed(self, s: Snapshot) -> None:
         for item in s.feed:
@@ -146,15 +166,23 @@ def run_headless(sup: Any, *, json_mode: bool = False, interval: float = 10.0, o
 
     # SIGTERM and SIGHUP (a process manager, a closed terminal) stop like the first Ctrl-C.
     old = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    # On a terminal a live bar sits under the item lines; piped, the lines are all there is.
+    bar_ctx = progress_bar("generating", None, rep.out) if not json_mode else nullcontext(None)
     try:
-        while True:
-            snap = sup.snapshot()
-            rep.feed(snap)
-            rep.batch_lines()
-            rep.summary(snap)
-            if sup.finished():
-                break
-            time.sleep(poll_s)
+        with bar_ctx as bar:
+            rep.bar = bar
+            try:
+                while True:
+                    snap = sup.snapshot()
+                    rep.feed(snap)
+                    rep.batch_lines()
+                    rep.summary(snap)
+                    rep.show_progress(snap)
+                    if sup.finished():
+                        break
+                    time.sleep(poll_s)
+            finally:
+                rep.bar = None
     except KeyboardInterrupt:
         sup.stop(graceful=False)
         interrupts = max(interrupts, 2)
@@ -205,15 +233,25 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps({**snapshot_dict(snap), "corrupt_lines": corrupt, "gate": gate, "training": training,
                           "batches": ledger_summary(RunPaths(run_dir).batches)}, default=str))
     else:
-        print(summary_line(snap))
-        print(final_table(snap))
-        print(gate_and_training_line(gate, training))
-        for line in status_lines(RunPaths(run_dir).batches):
-            print(line)
+        lines = [summary_line(snap), final_table(snap), gate_and_training_line(gate, training)]
+        lines += status_lines(RunPaths(run_dir).batches)
         if corrupt:
-            print(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
-                  "valid_json/schema); their items are generated again on the next start")
+            lines.append(f"corrupt dataset lines {corrupt}: not whole accepted records (the gate drops them as "
+                         "valid_json/schema); their items are generated again on the next start")
+        echo("\n".join(lines), STATUS_COLOURS)
     return EXIT_OK
+
+
+# What `echo` colours in `watcher status` on a terminal: the run's and workers' states, the gate's
+# verdict, training's status, problems.
+STATUS_COLOURS: Rules = (
+    *((rf"(?m)(?<=^-- ){st}\b|(?<= · ){st}(?= · )|(?<=\d ){st}(?=: done)", style)
+      for st, style in STATE_STYLE.items()),
+    *((rf"(?<=gate ){word}(?= )", style) for word, style in VERDICT_STYLE.items() if word.endswith("ED")
+      or word == "STALE"),
+    (r"(?<=training )(done|running)\b", "green"), (r"(?<=training )(failed|stopped)\b", "bold red"),
+    (r"(?m)^corrupt dataset lines \d+", "bold red"), (r"last error: .*$", "red"),
+)
 
 
 def _corrupt_lines(run_dir: Any) -> int:

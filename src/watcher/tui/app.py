@@ -14,6 +14,7 @@ import contextlib
 import functools
 import html
 import re
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
@@ -22,6 +23,7 @@ from rich.cells import cell_len
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from watcher.monitor.snapshot import Snapshot
@@ -30,10 +32,13 @@ from watcher.tui.screens.batch_cancel import CancelBatchesScreen
 from watcher.tui.screens.busy import BusyScreen
 from watcher.tui.screens.main import LIVE_STATES, MainScreen
 from watcher.tui.screens.quit import QuitScreen
+from watcher.tui.settings import load_settings, save_setting
 from watcher.tui.widgets.batches import BatchesPanel
 from watcher.tui.widgets.header import RunHeader
 
 T = TypeVar("T")
+# How long a toast of each severity stays when the caller gives none (errors are read, not glanced at).
+TOAST_TIMEOUT = {"information": 4.0, "warning": 8.0, "error": 12.0}
 # Rich's SVG export (rich.console.Console.export_svg): cells are 20 * 0.61 px wide; each text run
 # names its line in its clip path.
 _SVG_CELL_W = 20 * 0.61
@@ -70,6 +75,14 @@ class WatcherApp(App[str | None]):
         self._announced_state: str | None = None
         self.exiting = False
         self.main: MainScreen
+        theme = load_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme  # the user's last choice (command palette → Change theme)
+        self._theme_loaded = True
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "_theme_loaded", False):
+            save_setting("theme", theme)
 
     def get_default_screen(self) -> Screen[Any]:
         self.main = MainScreen(self.title)
@@ -152,6 +165,20 @@ class WatcherApp(App[str | None]):
         with self.batch_update():  # one repaint for all widgets
             self.main.apply(snap)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast, one line over the footer's row (watcher.tcss); the newest replaces the one on
+        screen, so warnings and errors also go to the events log (e), where none is lost."""
+        if severity != "information":
+            self.events.append(f"{time.strftime('%H:%M:%S')} {message}")
+        self._toast(message, severity, timeout, title=title, markup=markup)
+
+    def _toast(self, message: str, severity: SeverityLevel, timeout: float | None = None, *,
+               title: str = "", markup: bool = True) -> None:
+        self.clear_notifications()
+        super().notify(message, title=title, severity=severity,
+                       timeout=TOAST_TIMEOUT[severity] if timeout is None else timeout, markup=markup)
+
     def _announce(self, snap: Snapshot) -> None:
         """New notices become toasts (and go to the events log); what the run said before this app
         attached only goes to the log: attaching or resuming must not replay old toasts."""
@@ -159,14 +186,14 @@ class WatcherApp(App[str | None]):
         for msg in snap.messages:
             if msg not in self._seen_messages:
                 self._seen_messages.add(msg)
-                self.events.append(msg)
+                self.events.append(msg)  # notices carry their own time
                 if not first:
-                    self.notify(msg, severity="warning", timeout=6)
+                    self._toast(msg, "warning")
         if snap.state != self._announced_state:
             if self._announced_state is not None and snap.state in ("done", "failed"):
                 msg = f"run {snap.state}: press g for the quality gate, q to quit"
                 self.events.append(msg)
-                self.notify(msg, severity="information" if snap.state == "done" else "error", timeout=10)
+                self._toast(msg, "information" if snap.state == "done" else "error", 10)
             self._announced_state = snap.state
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:

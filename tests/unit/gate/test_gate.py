@@ -131,6 +131,17 @@ def test_exact_counts_per_check(tmp_path: Path) -> None:
     assert rep.check("finish_reason").share == pytest.approx(1 / 31, abs=1e-5)
     assert "line 7" in rep.check("duplicate_id").examples[0]["why"]
     assert rep.check("partial_tail").examples[0]["line"] == 31
+    # Each example knows where its line starts, and a duplicate which kept line it copies.
+    raw = (run_dir / "dataset.jsonl").read_bytes()
+    starts = [0] + [i + 1 for i, b in enumerate(raw) if b == 10]
+    assert exact["of_line"] == 4 and exact["of_offset"] == starts[3] and exact["offset"] == starts[exact["line"] - 1]
+    assert near["of_line"] == 5 and near["of_offset"] == starts[4]
+    assert rep.check("duplicate_id").examples[0]["of_line"] == 7
+    assert rep.check("partial_tail").examples[0]["offset"] == starts[30]
+    assert "of_line" not in rep.check("min_score").examples[0]
+    assert {c.name: c.status for c in rep.checks if c.name in ("exact_duplicate", "token_budget", "kept_share",
+                                                               "balance", "nonempty")} == {
+        "exact_duplicate": "drop", "token_budget": "skip", "kept_share": "ok", "balance": "ok", "nonempty": "drop"}
     stored = json.loads((run_dir / "gate" / "report.json").read_text())
     assert stored["passed"] is True and stored["kept"] == 20 and stored["dropped"] == 11
     # Groups are named as the job names them (the form catalog's canonical "Shakespearean sonnet").
@@ -144,6 +155,7 @@ def test_structural_corruption_fails_the_gate(tmp_path: Path) -> None:
     rep = run_gate(run_dir)
     assert not rep.passed
     assert rep.check("valid_json").failed and rep.check("schema").failed
+    assert rep.check("valid_json").status == "FAIL"
     assert any("corrupt" in r for r in rep.reasons)
     assert not rep.check("kept_share").failed and not rep.check("balance").failed
 

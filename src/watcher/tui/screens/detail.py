@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
@@ -26,6 +26,19 @@ TEXT_KEYS = ("poem", "response", "best_text", "best_poem", "best_response", "tex
 SKIP_META = {*TEXT_KEYS, "synth_trace", "natural_trace", "rubric", "prompt", "messages", "usage"}
 
 
+def record_text(rec: dict[str, Any]) -> str:
+    """The record's generated text: poem or response (or a rejected item's best), else its chat
+    messages' contents."""
+    key = next((k for k in TEXT_KEYS if rec.get(k)), None)
+    if key is not None:
+        return str(rec[key])
+    msgs = rec.get("messages")
+    if isinstance(msgs, list):
+        return "\n".join(f"{m.get('role', '?')}: {m.get('content') or m.get('tool_calls') or ''}"
+                         for m in msgs if isinstance(m, dict))
+    return ""
+
+
 def plain(v: Any) -> str:
     """A metadata value as a reader writes it, not as Python does: yes/no, 1 not 1.0, no None."""
     if isinstance(v, bool):
@@ -46,10 +59,13 @@ class DetailScreen(SubScreen):
         Binding("c", "copy", "Copy JSON"),
     ]
 
-    def __init__(self, items: Sequence[FeedItem] | FeedItem, index: int | None = None) -> None:
+    def __init__(self, items: Sequence[FeedItem] | FeedItem, index: int | None = None,
+                 label: Callable[[FeedItem], str] = feed_line) -> None:
+        """`label`: the title line of an item (the feed's line; the gate panel says check and line)."""
         super().__init__()
         self.items = [items] if isinstance(items, FeedItem) else list(items)
         self.index = len(self.items) - 1 if index is None else index
+        self.label = label
         self.record: dict[str, Any] | None = None
 
     @property
@@ -73,7 +89,7 @@ class DetailScreen(SubScreen):
 
     def load(self) -> None:
         item = self.item
-        title = Text(feed_line(item), style="bold")
+        title = Text(self.label(item), style="bold")
         if len(self.items) > 1:
             title.append(f"   {self.index + 1}/{len(self.items)}", style="dim")
         self.query_one("#detail-title", Static).update(title)

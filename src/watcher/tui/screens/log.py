@@ -1,7 +1,8 @@
 """The worker log: the tail of one worker's log, re-read every second while open.
 
 ←/→ switch workers; HTTP-level lines (the SDKs' `HTTP Request: POST … 200 OK`) are hidden unless
-`h` shows them; the log follows its end unless the user scrolled up.
+`h` shows them; `/` filters the lines as you type (every word must appear, case ignored); the log
+follows its end unless the user scrolled up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Log, Static
 
 from watcher.tui.screens.base import SubScreen
+from watcher.tui.widgets.filter import FilterInput
 
 if TYPE_CHECKING:
     pass
@@ -29,6 +31,7 @@ class LogScreen(SubScreen):
         Binding("left", "switch(-1)", "Prev worker", key_display="←", priority=True),
         Binding("right", "switch(1)", "Next worker", key_display="→", priority=True),
         Binding("h", "toggle_http", "HTTP lines"),
+        Binding("slash", "filter", "Filter", key_display="/"),
         Binding("r", "reload", "Reload"),
     ]
 
@@ -39,17 +42,23 @@ class LogScreen(SubScreen):
         self.lines = lines
         self.text: str | None = None
         self.show_http = False
+        self.terms: list[str] = []  # the filter's words, lower-cased
         self._loading = False
+        self._placeholder = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-title")
         yield Log(max_lines=self.lines * 2, highlight=False, id="log")
+        yield FilterInput(placeholder="filter the log: words that must appear (enter keeps it, esc clears)",
+                          id="log-filter")
         yield Footer()
 
     def _title(self) -> None:
         t = Text(f"worker {self.worker_id} · log (last {self.lines} lines)", style="bold")
         if len(self.worker_ids) > 1:
             t.append(f" · {self.worker_ids.index(self.worker_id) + 1}/{len(self.worker_ids)} (←/→)", style="dim")
+        if self.terms:  # before the HTTP note: on a narrow terminal the end of the title is cut
+            t.append(f" · filter: {' '.join(self.terms)}", style="bold yellow")
         t.append(" · HTTP lines shown" if self.show_http else " · HTTP lines hidden (h)", style="dim")
         self.query_one("#log-title", Static).update(t)
 
@@ -63,9 +72,36 @@ class LogScreen(SubScreen):
 
     def action_toggle_http(self) -> None:
         self.show_http = not self.show_http
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Show the text already read again, through the current HTTP and filter settings."""
         text, self.text = self.text, None
         if text is not None:
             self.show_text(text, self.worker_id)
+        else:
+            self._title()
+
+    def keep(self, line: str) -> bool:
+        if not self.show_http and is_http_noise(line):
+            return False
+        low = line.lower()
+        return all(t in low for t in self.terms)
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if event.input.id == "log-filter":
+            self.terms = event.value.lower().split()
+            self._redraw()
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        box = self.query_one(FilterInput)
+        box.display = event.keep and bool(box.value.strip())  # a kept filter stays visible
+        self.query_one(Log).focus()
 
     def on_mount(self) -> None:
         self._title()
@@ -90,14 +126,15 @@ class LogScreen(SubScreen):
         log = self.query_one(Log)
         old = self.text
         self.text = text
-        lines = [ln for ln in text.splitlines() if self.show_http or not is_http_noise(ln)]
-        if old is not None and text.startswith(old) and log.line_count:
+        if old is not None and text.startswith(old) and log.line_count and not self._placeholder:
             # the log grew: append only what is new, so a user scrolled up stays where they are
-            new = [ln for ln in text[len(old):].splitlines() if self.show_http or not is_http_noise(ln)]
-            log.write_lines(new)
+            log.write_lines([ln for ln in text[len(old):].splitlines() if self.keep(ln)])
             return
+        lines = [ln for ln in text.splitlines() if self.keep(ln)]
         log.clear()
-        log.write_lines(lines or ["(empty log)"])
+        empty = f"(no line matches “{' '.join(self.terms)}”)" if self.terms and text.strip() else "(empty log)"
+        log.write_lines(lines or [empty])
+        self._placeholder = not lines  # new lines replace it rather than follow it
 
     def show_error(self, exc: BaseException) -> None:
         self._loading = False
