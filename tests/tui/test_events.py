@@ -69,29 +69,29 @@ async def test_screenshot_goes_to_the_run_directory(tmp_path) -> None:
         assert written()
 
 
-async def _bottom_row_shows(pilot, needle: str) -> bool:  # type: ignore[no-untyped-def]
+async def _toast_row_shows(pilot, needle: str) -> bool:  # type: ignore[no-untyped-def]
     """Toasts mount a frame or two after notify: poll with a deadline (no fixed sleep)."""
     deadline = time.monotonic() + 5
-    while needle not in text(pilot.app).splitlines()[-1]:
+    while needle not in text(pilot.app).splitlines()[-2]:  # the row above the footer
         if time.monotonic() > deadline:
             return False
         await pilot.pause(0.02)
     return True
 
 
-async def test_toasts_sit_on_the_footer_row_newest_only() -> None:
+async def test_toasts_sit_above_the_footer_newest_only() -> None:
     fake = FakeControl()
     app = WatcherApp(fake)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await start(pilot)
         fake.messages = ("12:00:05 worker 1 exited (code 1)",)
         await app.poll_now()
-        assert await _bottom_row_shows(pilot, "worker 1 exited (code 1)")
+        assert await _toast_row_shows(pilot, "worker 1 exited (code 1)")
         rows = text(app).splitlines()  # over the key hints, not the data
         assert "following" in rows[-2]  # the feed's last row (its border) stays in view
         app.notify("copied", timeout=30)  # the newest replaces it; an acknowledgement is not logged
-        assert await _bottom_row_shows(pilot, "copied")
+        assert await _toast_row_shows(pilot, "copied")
         app.notify("gate failed: disk full", severity="error")
-        assert await _bottom_row_shows(pilot, "gate failed: disk full")
+        assert await _toast_row_shows(pilot, "gate failed: disk full")
         assert app.events[-1].endswith("gate failed: disk full") and not any("copied" in e for e in app.events)
         assert [n.timeout for n in app._notifications] == [12.0]  # the error's default timeout

@@ -167,7 +167,7 @@ class WatcherApp(App[str | None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
-        """A toast, one line over the footer's row (watcher.tcss); the newest replaces the one on
+        """A toast, one line above the footer (watcher.tcss); the newest replaces the one on
         screen, so warnings and errors also go to the events log (e), where none is lost."""
         if severity != "information":
             self.events.append(f"{time.strftime('%H:%M:%S')} {message}")
