@@ -48,8 +48,8 @@ class WatcherApp(App[str | None]):
 
     CSS_PATH = "watcher.tcss"
     TITLE = "watcher"
-    # Breakpoints put -narrow/-wide and -short/-tall on screens; watcher.tcss hides low-priority panels.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (110, "-wide")]
+    # Breakpoints put -narrow/-wide and -short/-tall on screens; when small, watcher.tcss puts panels behind tabs.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
 
     def __init__(self, control: RunControl, *, refresh_hz: float = 4.0, title: str = "watcher",
