@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.gate.verdict import GateVerdict
-from watcher.monitor.snapshot import FeedItem, GroupStats, Snapshot, WorkerStats
+from watcher.monitor.snapshot import SCORE_BINS, FeedItem, GroupStats, Snapshot, WorkerStats
 from watcher.run.records import FAIL_BELOW_MIN, FAIL_EMPTY, FAIL_TIMEOUT, FAIL_TRUNCATED
 from watcher.train.state import TrainingState
 
@@ -34,6 +34,25 @@ GROUPS = (
     GroupStats("Sestina", 187, 400, 3, 0.82, (0, 0, 0, 0, 0, 0, 0, 40, 120, 27), 0.98, 2.4, 600_000, 300_000,
                1.57),
 )
+
+
+
+def _attempt_scores(g: GroupStats, spread: int) -> tuple[int, ...]:
+    """Every attempt's score in SCORE_BINS bins: the accepted ones spread over the histogram's top
+    bins, the failed ones (rejected items' tries) lower, wider for a harder form."""
+    bins = [0] * SCORE_BINS
+    for k, n in enumerate(g.histogram):  # accepted, 10 coarse bins -> 4 fine bins each
+        for j in range(4):
+            bins[4 * k + j] += n // 4 + (1 if j < n % 4 else 0)
+    for i in range(g.rejected * 3):  # about three tries per rejected item
+        bins[31 - (i * 7) % (2 * spread)] += 1
+    return tuple(bins)
+
+
+GROUPS = tuple(replace(g, attempt_scores=_attempt_scores(g, spread))
+               for g, spread in zip(GROUPS, (6, 12, 3, 5, 9, 8, 10), strict=True))
+# accepted per 10 s over the last 5 min: the header's sparkline
+ACCEPTED_SERIES = (1, 2, 2, 3, 2, 4, 3, 3, 2, 1, 0, 0, 1, 2, 3, 3, 4, 3, 2, 3, 2, 3, 4, 5, 4, 3, 2, 2, 3, 2)
 
 FINISH = {
     "claude-haiku-4-5": {"stop": 402, "length": 11, "content_filter": 0, "error": 3},
@@ -170,6 +189,7 @@ TRAINING_STATE = TrainingState(
     iteration=120, total_iters=300,
     train_loss=((10, 3.2), (20, 2.9), (40, 2.4), (60, 2.1), (80, 1.9), (100, 1.75), (120, 1.7)),
     val_loss=((50, 2.3), (100, 1.9)),
+    stage_starts=((0, "warmup"), (100, "sonnets")),
     tokens_per_second=1834.0, peak_memory=1.42, eta_s=95.0,
     eval={"forms": {"Sonnet": {"before": {"mean_score": 0.61, "pass_rate": 0.2, "n": 20},
                                "after": {"mean_score": 0.83, "pass_rate": 0.55, "n": 20}}}},
@@ -223,6 +243,7 @@ class FakeControl:
             errors=9, attempts=912, rate_per_min=14.2, eta_s=1570.0, tokens_in=1_930_000, tokens_out=812_000,
             cost_usd=4.12, projected_cost_usd=6.70, groups=groups, finish_reasons=FINISH, failures=FAILURES,
             workers=self.workers, feed=self.feed, rate_limit_waits=48, min_score=0.8, messages=self.messages,
+            accepted_series=ACCEPTED_SERIES,
         )
 
     # -- commands ------------------------------------------------------------------------------

@@ -111,3 +111,33 @@ async def test_detail_n_and_p_step_through_the_feed_as_shown_and_c_copies() -> N
         assert screen.item.id == newest.id
         await pilot.press("c")
         assert json.loads(copied[-1])["id"] == newest.id
+
+
+async def test_a_filtered_or_sorted_feed_puts_new_items_in_place_without_rebuilding() -> None:
+    fake = FakeControl()
+    app = WatcherApp(fake)
+    more = make_feed(150)[30:]
+    async with app.run_test(size=BIG) as pilot:
+        await start(pilot)
+        feed = app.query_one(FeedView)
+        feed.max_items = 40  # small, so old items fall out of the view too
+        rebuilds = 0
+        rebuild = feed._rebuild_view
+
+        def counted() -> None:
+            nonlocal rebuilds
+            rebuilds += 1
+            rebuild()
+
+        feed._rebuild_view = counted  # type: ignore[method-assign]
+        for k, (query, sort) in enumerate((("sonnet", "time"), ("", "score ↓"), ("kimi", "score ↑"))):
+            feed.set_view(query=query, sort=sort)
+            rebuilds = 0
+            for j in range(2):
+                fake.add_feed(more[40 * k + 20 * j: 40 * k + 20 * (j + 1)])
+                await app.poll_now()
+            shown = [it.id for it in feed.items]
+            assert rebuilds == 0 and shown and len(feed._all) == 40
+            rebuild()  # the reference: everything re-matched and re-sorted
+            assert [it.id for it in feed.items] == shown, (query, sort)
+            assert [t.plain for t in feed._texts] == [feed_text(it).plain for it in feed.items]

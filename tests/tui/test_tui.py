@@ -32,7 +32,8 @@ async def test_main_screen_shows_the_snapshot() -> None:
         t = text(app)
         for needle in ("poetry-2026-11-21", "RUNNING", "0:42:17", "649/1000", "65%", "ETA 26m", "14.2/min",
                        "accepted 612", "1.9M in", "$4.12 (proj. $6.70)",
-                       "Sonnet", "71/100", "0.91", "94%", "▁▁▄█",  # per-form row with its histogram
+                       "Sonnet", "71/100", "0.91", "94%", "▁▁▂┊▄█",  # per-form row: all attempts' scores
+                       "0   .5  ┊ 1", "┊ min 0.80",  # the histogram's axis and min_score marker
                        "finish_reason", "claude-haiku-4-5", "below min score", "truncated",
                        "429 Retry-After 2s (27s ago)", "2s",  # worker 0 is rate-limited for 2 more seconds
                        "[612/1000] Villanelle: score=0.96 (claude-haiku-4-5)",
@@ -55,7 +56,8 @@ async def test_small_terminal_keeps_progress_eta_and_keys() -> None:
             assert hint in lines[-1], hint
         assert "[612/1000]" in "\n".join(lines)  # the feed follows the newest item
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
-        assert not app.query_one("#side").display and not app.query_one("#workers-box").display
+        assert "v ▸ forms  finish_reason  failures  workers" in lines[2]  # the other panels are behind tabs
+        assert not app.query_one("#finish-box").display and not app.query_one("#workers-box").display
 
 
 async def test_snapshot_error_is_shown_not_raised() -> None:
@@ -288,7 +290,9 @@ async def test_train_panel_shows_losses_and_eval() -> None:
         chart = app.screen.query_one(LossChart)
         assert chart.train[-1] == (120.0, 1.7) and chart.val == [(50.0, 2.3), (100.0, 1.9)]
         t = text(app)
-        for needle in ("last train 1.700 @ 120", "val 1.900 @ 100", "3.200", "●", "█",
+        assert chart.stages == [(0.0, "warmup"), (100.0, "sonnets")] and chart.total == 300
+        for needle in ("last train 1.700 @ 120", "val 1.900 @ 100", "3.00 ┤", "●", "⠒", "┊", "warmup",
+                       "sonnets", "300",  # the x axis runs to the last iteration of the last stage
                        "evaluation: base vs adapter", "Sonnet", "0.61", "0.83", "+0.22", "55%"):
             assert needle in t, needle
 

@@ -54,3 +54,30 @@ def test_quit_dialog_80x24(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(WatcherApp(FakeControl()), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_main_screen_100x30(snap_compare) -> None:
+    assert snap_compare(WatcherApp(FakeControl()), terminal_size=(100, 30), run_before=_loaded)
+
+
+def test_main_screen_200x50(snap_compare) -> None:
+    assert snap_compare(WatcherApp(FakeControl()), terminal_size=(200, 50), run_before=_loaded)
+
+
+def test_workers_tab_80x24(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("v", "v", "v")
+        await pilot.pause()
+
+    assert snap_compare(WatcherApp(FakeControl()), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_train_panel_80x24(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("t")
+        await _settled(pilot)
+
+    assert snap_compare(WatcherApp(FakeControl(training=TRAINING_STATE)), terminal_size=(80, 24),
+                        run_before=run_before)

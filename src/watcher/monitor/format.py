@@ -68,6 +68,15 @@ def sparkline(hist: Sequence[int]) -> str:
     return "".join(BARS[min(7, (c * 8 - 1) // top)] if c else " " for c in hist)
 
 
+def downsample(values: Sequence[int], n: int) -> list[int]:
+    """`values` summed into `n` consecutive groups as even as can be (fewer values: unchanged)."""
+    if n <= 0:
+        return []
+    if len(values) <= n:
+        return list(values)
+    return [sum(values[i * len(values) // n:(i + 1) * len(values) // n]) for i in range(n)]
+
+
 # -- numbers --------------------------------------------------------------------------------------
 def fmt_tokens(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)

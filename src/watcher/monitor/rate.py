@@ -36,6 +36,22 @@ class Window:
             self.n -= b.pop(order.popleft())
 
 
+    def series(self, end: float, span: float, step: float, pauses: Pauses) -> tuple[int, ...]:
+        """Counts per `step` seconds of running time over the `span` seconds of running time that
+        end at `end`, oldest first: what a rate sparkline draws (paused time takes no room)."""
+        n = max(1, math.ceil(span / step - 1e-9))
+        out = [0] * n
+        for sec, count in self._buckets.items():
+            if sec > end:
+                continue
+            # running seconds from this bucket to the end; the bucket counts from its midpoint
+            age = max(0.0, end - sec - 0.5 - pauses.within(sec + 0.5, end))
+            k = int(age // step)
+            if k < n:
+                out[n - 1 - k] += count
+        return tuple(out)
+
+
 class Pauses:
     """A run's paused intervals (from its pause/resume events): what separates running time from
     wall time, so elapsed, rate and ETA stand still while the run is paused."""

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 HIST_BINS = 10
+# Scores of every attempt, per group: fine bins that renderers merge to the width they have
+# (40 = 0.025 apart, so 10, 20 or 40 columns and a min_score on a 0.05 step all line up).
+SCORE_BINS = 40
+RATE_STEP_S = 10.0  # Snapshot.accepted_series: accepted per this many seconds of running time
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,8 @@ class GroupStats:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    # SCORE_BINS counts over [0, 1] of every scored attempt, accepted or not (a failed call has no score)
+    attempt_scores: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,9 @@ class Snapshot:
     messages: tuple[str, ...] = field(default_factory=tuple)  # supervisor notices (restarts, failures)
     max_cost_usd: float | None = None  # the run's spend ceiling (the supervisor fills it), None = none
     paused_s: float = 0.0  # time paused between started_at and now: elapsed is running time
+    # accepted per RATE_STEP_S of running time over the rate window, oldest first, the last ending now
+    # (or where the pause or the end of the run froze the rate)
+    accepted_series: tuple[int, ...] = ()
 
     @property
     def elapsed_s(self) -> float:

@@ -26,7 +26,7 @@ import msgspec
 
 from watcher.monitor.idset import IdSet
 from watcher.monitor.rate import Window, rate_and_eta
-from watcher.monitor.snapshot import HIST_BINS, FeedItem, GroupStats, Snapshot
+from watcher.monitor.snapshot import HIST_BINS, RATE_STEP_S, SCORE_BINS, FeedItem, GroupStats, Snapshot
 from watcher.monitor.tail import FileTailer, TailBatch
 from watcher.monitor.workers import WorkerTracker
 from watcher.run.records import FAIL_RATE_LIMITED, StatsRecord, decode_stats_record, group_of
@@ -36,7 +36,8 @@ _DecodeError = msgspec.DecodeError  # ValidationError is a subclass
 
 
 class _Group:
-    __slots__ = ("done", "rejected", "score_sum", "hist", "attempts", "tokens_in", "tokens_out", "cost")
+    __slots__ = ("done", "rejected", "score_sum", "hist", "attempts", "tokens_in", "tokens_out", "cost",
+                 "scores")
 
     def __init__(self) -> None:
         self.done = 0
@@ -47,6 +48,7 @@ class _Group:
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost = 0.0
+        self.scores = [0] * SCORE_BINS  # every scored attempt, accepted or not
 
 
 # -- timestamps -----------------------------------------------------------------------------------
@@ -182,6 +184,7 @@ class StatsAggregator:
         acc_add, done_add = self._acc_times.add, self._done_times.add
         feed_append = self._feed.append
         hist_top = HIST_BINS - 1
+        score_top = SCORE_BINS - 1
         off = b.start
         late = now + 5.0  # record times beyond this are clock skew: use the time we saw the line
         first_t, last_t = self._first_t, self._last_t
@@ -220,6 +223,7 @@ class StatsAggregator:
             self.cost += c
             self.attempts += rec.attempts
             log = rec.attempt_log
+            scores = g.scores
             if log:
                 for a in log:
                     k = (a.model, a.finish_reason)
@@ -227,9 +231,17 @@ class StatsAggregator:
                     w = a.failure
                     if w:
                         fail[w] = fail.get(w, 0) + 1
+                    sc = a.score
+                    if sc is not None:
+                        i = int(sc * SCORE_BINS)
+                        scores[0 if i < 0 else score_top if i > score_top else i] += 1
             else:
                 k = (rec.model, rec.finish_reason)
                 fr[k] = fr.get(k, 0) + 1
+                sc = rec.score if rec.score is not None else rec.best_score  # no log: its one known score
+                if sc is not None:
+                    i = int(sc * SCORE_BINS)
+                    scores[0 if i < 0 else score_top if i > score_top else i] += 1
             ts = parse_ts(rec.timestamp) if rec.timestamp else None
             t = ts if ts is not None and ts <= late else now
             if first_t is None or t < first_t:
@@ -317,7 +329,7 @@ class StatsAggregator:
                 mean_score=g.score_sum / g.done if g.done else None, histogram=tuple(g.hist),
                 pass_rate=g.done / seen if seen else None,
                 attempts_per_accepted=g.attempts / g.done if g.done else None,
-                tokens_in=g.tokens_in, tokens_out=g.tokens_out, cost_usd=g.cost))
+                tokens_in=g.tokens_in, tokens_out=g.tokens_out, cost_usd=g.cost, attempt_scores=tuple(g.scores)))
 
         finish: dict[str, dict[str, int]] = {}
         for (model, reason), n in self._fr.items():
@@ -350,4 +362,5 @@ class StatsAggregator:
             projected_cost_usd=projected, groups=tuple(groups), finish_reasons=finish, failures=failures,
             workers=tuple(workers), feed=feed, malformed_lines=self.malformed_lines, rate_limit_waits=waits,
             retries=retries, cost_unknown_calls=self.cost_unknown_calls,
-            min_score=self.min_score, messages=tracker.messages)
+            min_score=self.min_score, messages=tracker.messages,
+            accepted_series=self._acc_times.series(end, span, RATE_STEP_S, pauses))

@@ -228,6 +228,7 @@ class StatsAttempt(msgspec.Struct):
     model: str = ""
     finish_reason: str = ""
     failure: str | None = None
+    score: float | None = None  # the verifier's score; None when the call failed before verifying
 
 
 class StatsRecord(msgspec.Struct):

@@ -36,6 +36,7 @@ class TrainingState:
     total_iters: int = 0
     train_loss: tuple[tuple[int, float], ...] = ()  # (global iteration, loss)
     val_loss: tuple[tuple[int, float], ...] = ()
+    stage_starts: tuple[tuple[int, str], ...] = ()  # (global iteration, stage name) of each stage begun
     tokens_per_second: float | None = None
     peak_memory: float | None = None  # GB
     eta_s: float | None = None
@@ -105,6 +106,7 @@ class _Aggregate:
         self.last_train: dict[str, Any] | None = None
         self.recent: list[tuple[float, int]] = []  # (time, global iteration) of train reports
         self.max_it = 0
+        self.stage_starts: dict[int, tuple[int, str]] = {}  # stage index -> (global start, name)
 
     def update(self) -> list[dict[str, Any]]:
         recs = metrics_records(self.tail)
@@ -114,6 +116,10 @@ class _Aggregate:
         for r in recs:
             it = int(r.get("global_iteration", r.get("iteration", 0)) or 0)
             self.max_it = max(self.max_it, it)
+            k = r.get("stage_index")
+            if isinstance(k, int) and k not in self.stage_starts:
+                start = it - int(r.get("iteration", 0) or 0)  # global iteration at the stage's start
+                self.stage_starts[k] = (start, str(r.get("stage") or f"stage {k + 1}"))
             if r.get("train_loss") is not None:
                 self.train_loss.append((it, float(r["train_loss"])))
                 self.last_train = r
@@ -182,6 +188,7 @@ def read_training_state(run_dir: Path) -> TrainingState | None:
         total_iters=total,
         train_loss=tuple(agg.train_loss),
         val_loss=tuple(agg.val_loss),
+        stage_starts=tuple(agg.stage_starts[k] for k in sorted(agg.stage_starts)),
         tokens_per_second=last.get("tokens_per_second"),
         peak_memory=last.get("peak_memory"),
         eta_s=eta,

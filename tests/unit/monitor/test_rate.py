@@ -52,3 +52,17 @@ def test_window_trim_from_an_explicit_start() -> None:
     assert w.n == 3
     w.trim(110.0, start=60.0)
     assert w.n == 2
+
+
+def test_series_counts_per_step_of_running_time_and_skips_pauses() -> None:
+    w = Window(60.0)
+    for t in (100.2, 105.0, 109.9, 115.0, 150.0, 159.0):
+        w.add(t)
+    no_pauses = Pauses()
+    assert w.series(160.0, 60.0, 10.0, no_pauses) == (3, 1, 0, 0, 0, 2)  # [100,110) … [150,160)
+    assert w.series(160.0, 25.0, 10.0, no_pauses) == (0, 0, 2)  # only as far back as the span
+    paused = Pauses()
+    paused.pause(120.0)
+    paused.resume(150.0)  # 30 s paused: the buckets before it sit 30 s closer to the end
+    assert w.series(160.0, 60.0, 10.0, paused) == (0, 0, 0, 3, 1, 2)
+    assert w.series(99.0, 60.0, 10.0, no_pauses) == (0,) * 6  # nothing at or before the end yet

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from watcher.monitor.idset import IdSet
+from watcher.monitor.snapshot import SCORE_BINS
 from watcher.monitor.stats import StatsAggregator, parse_ts
 from watcher.monitor.tail import read_record
 from watcher.run.files import atomic_write_json
@@ -337,3 +338,29 @@ def test_paused_run_freezes_elapsed_rate_and_eta(tmp_path):
     # 10 s of running time after the resume: the window is 70 s of running time, not 230 s of wall time.
     assert s3.elapsed_s == pytest.approx(70.0)
     assert s3.rate_per_min == pytest.approx(60 / 70 * 60, rel=0.05)
+
+
+def test_attempt_scores_count_every_scored_attempt_accepted_or_not(run):
+    low = Attempt(model="m1", finish_reason="stop", score=0.30, failure="below_min_score")
+    err = Attempt(model="m1", finish_reason="error", failure="timeout")  # a failed call: no score
+    run.write(acc(1, score=0.9, log=[low, err, Attempt(model="m1", finish_reason="stop", score=0.9)]),
+              rej(2, log=[low, Attempt(model="m2", finish_reason="stop", score=0.62, failure="below_min_score")]),
+              acc(3, "Haiku", score=1.0, log=[]))  # no attempt log: its own score counts
+    g = {x.name: x for x in run.snap().groups}
+    sonnet = g["Sonnet"].attempt_scores
+    assert len(sonnet) == SCORE_BINS and sum(sonnet) == 4
+    assert sonnet[int(0.30 * SCORE_BINS)] == 2 and sonnet[int(0.62 * SCORE_BINS)] == 1
+    assert sonnet[int(0.9 * SCORE_BINS)] == 1
+    assert g["Haiku"].attempt_scores[-1] == 1  # 1.0 lands in the last bin
+    assert g["Sonnet"].histogram[9] == 1  # the accepted-only histogram is unchanged
+
+
+def test_accepted_series_is_the_rate_over_time(tmp_path):
+    r = Run(tmp_path, targets={"Sonnet": 1000}, window_s=300.0)
+    base = float(int(time.time()))  # whole seconds: the window counts in 1-second buckets
+    r.hb(0, pid=os.getpid(), updated_at=base, state="running")
+    (tmp_path / "events.jsonl").write_bytes(orjson.dumps({"t": base - 60, "event": "start", "round": 0}) + b"\n")
+    r.write(*[acc(i, t=base - 60 + i / 2) for i in range(60)])  # 2/s in the first 30 s, then nothing
+    s = r.snap(base)
+    assert len(s.accepted_series) == 6 and sum(s.accepted_series) == 60  # 60 s of running time, 10 s steps
+    assert s.accepted_series[:3] == (20, 20, 20) and s.accepted_series[3:] == (0, 0, 0)

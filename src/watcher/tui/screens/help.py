@@ -28,6 +28,7 @@ HELP_KEYS: list[tuple[str, str]] = [
     ("s", "sort the feed: time, score ↓, score ↑"),
     ("enter", "open the feed item: text, rubric, traces, metadata; n/p next/previous, c copy JSON"),
     ("tab", "move focus between the feed and the workers table"),
+    ("v", "small terminals: the next panel (forms, finish_reason, failures, workers); or click its tab"),
     ("ctrl+p", "command palette"),
     ("?", "this help"),
     ("q", "quit: stop the workers, or detach and leave them running"),

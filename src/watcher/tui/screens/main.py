@@ -1,4 +1,10 @@
-"""The main screen: header, per-group table, finish_reasons, failures, workers and the live feed."""
+"""The main screen: header, per-group table, finish_reasons, failures, workers and the live feed.
+
+Small terminals (the app's -narrow or -short breakpoint) show one panel at a time
+above the feed, picked with a tab strip (`v` or a click). Every panel is listed in PANELS (its tab
+label and its box's id) and its box has the class `tabbed`: adding a panel is one compose entry
+plus one PANELS entry; watcher.tcss has the compact rules.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, Tab, Tabs
 
 from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
@@ -27,7 +33,7 @@ from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
 from watcher.tui.widgets.filter import FilterInput
 from watcher.tui.widgets.finish import FinishView, finish_header
-from watcher.tui.widgets.groups import GroupsView, groups_header
+from watcher.tui.widgets.groups import GroupsPanel
 from watcher.tui.widgets.header import RunHeader
 from watcher.tui.widgets.workers import WORKER_COLS, WorkersView
 
@@ -39,6 +45,11 @@ WORKER_KEYS = Binding.Group("Worker", compact=True)
 RUNNING_STATES = frozenset({"starting", "running"})
 PAUSED_STATES = frozenset({"pausing", "paused"})
 LIVE_STATES = RUNNING_STATES | PAUSED_STATES
+# (tab label, id of the panel's box): the panels a small terminal shows one at a time
+PANELS: tuple[tuple[str, str], ...] = (
+    ("forms", "groups-box"), ("finish_reason", "finish-box"), ("failures", "failures-box"),
+    ("workers", "workers-box"),
+)
 
 
 class MainScreen(Screen[None]):
@@ -57,6 +68,8 @@ class MainScreen(Screen[None]):
         Binding("s", "sort", "Sort", tooltip="Sort the feed: time, score"),
         Binding("l", "logs", "Logs", tooltip="Log of the selected worker"),
         Binding("e", "events", "Events", tooltip="Every event of the run"),
+        # Not in the footer (80 columns are full): the tab strip shows it where it applies.
+        Binding("v", "next_panel", "Panel", show=False, tooltip="Small terminals: show the next panel"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the workers or detach"),
     ]
@@ -67,7 +80,7 @@ class MainScreen(Screen[None]):
     def __init__(self, title: str) -> None:
         super().__init__(id="main")
         self.app_title = title
-        self._group_label: str | None = None
+        self.panel = PANELS[0][1]  # the panel a compact screen shows
 
     @property
     def wapp(self) -> WatcherApp:
@@ -75,20 +88,20 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield RunHeader(self.app_title, id="header")
+        with Horizontal(id="panel-tabs-bar"):
+            yield Static("v ▸", id="panel-tabs-key")
+            yield Tabs(*(Tab(label, id=f"tab-{box}") for label, box in PANELS), id="panel-tabs")
         with Horizontal(id="top"):
-            with Vertical(id="groups-box", classes="panel") as box:
-                box.border_title = "forms"
-                yield Static(groups_header("form"), id="groups-head", classes="thead")
-                yield GroupsView(id="groups")
+            yield GroupsPanel(id="groups-box", classes="panel tabbed")
             with Vertical(id="side"):
-                with Vertical(id="finish-box", classes="panel") as box:
+                with Vertical(id="finish-box", classes="panel tabbed") as box:
                     box.border_title = "finish_reason"
                     yield Static(finish_header(False), id="finish-head", classes="thead")
                     yield FinishView(id="finish")
-                with Vertical(id="failures-box", classes="panel") as box:
+                with Vertical(id="failures-box", classes="panel tabbed") as box:
                     box.border_title = "failures"
                     yield FailuresView(id="failures")
-        with Vertical(id="workers-box", classes="panel") as box:
+        with Vertical(id="workers-box", classes="panel tabbed") as box:
             box.border_title = "workers"
             yield Static(WORKER_COLS, id="workers-head", classes="thead")
             yield WorkersView(id="workers")
@@ -101,6 +114,8 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(Tabs).can_focus = False  # tab keeps moving focus between feed and workers
+        self._show_panel(self.panel)
         self.query_one(FeedView).focus()
         # After the first refresh: nested containers may still be mounting during on_mount.
         self.call_after_refresh(self.wapp.start_polling)
@@ -110,6 +125,27 @@ class MainScreen(Screen[None]):
         footer = self.query_one(Footer)
         footer.compact = self.size.width < 110
         footer.show_command_palette = self.size.width >= 110  # ctrl+p still works; the help lists it
+
+    # -- panels behind tabs (small terminals) ------------------------------------------------------
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-narrow") or self.has_class("-short")
+
+    def _show_panel(self, box_id: str) -> None:
+        self.panel = box_id
+        for _, bid in PANELS:
+            self.query_one(f"#{bid}").set_class(bid == box_id, "-shown")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{box_id}":
+            tabs.active = f"tab-{box_id}"
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tabs.id == "panel-tabs" and event.tab.id:
+            self._show_panel(event.tab.id.removeprefix("tab-"))
+
+    def action_next_panel(self) -> None:
+        ids = [bid for _, bid in PANELS]
+        self._show_panel(ids[(ids.index(self.panel) + 1) % len(ids)])
 
     def on_screen_resume(self) -> None:
         if self.wapp.last_snapshot is not None:
@@ -124,11 +160,7 @@ class MainScreen(Screen[None]):
     def _apply(self, s: Snapshot) -> None:
         self.run_state = s.state
         self.query_one(RunHeader).apply(s)
-        if s.group_label != self._group_label:
-            self._group_label = s.group_label
-            self.query_one("#groups-box").border_title = f"{s.group_label}s"
-            self.query_one("#groups-head", Static).update(groups_header(s.group_label))
-        self.query_one(GroupsView).apply(s)
+        self.query_one(GroupsPanel).apply(s)
         finish = self.query_one(FinishView)
         if finish.apply(s):
             self.query_one("#finish-head", Static).update(finish_header(finish.with_other))
@@ -148,6 +180,8 @@ class MainScreen(Screen[None]):
             return self.run_state in PAUSED_STATES
         if action in ("add_worker", "remove_worker"):
             return self.run_state in LIVE_STATES  # a finished or stopped run has no workers to change
+        if action == "next_panel":
+            return self.compact  # a big screen shows every panel
         return True
 
     # -- actions ---------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class TrainScreen(SubScreen):
             return
         chart.display = True
         status.update(train_status_text(state))
-        chart.set_data(state.train_loss, state.val_loss)
+        chart.set_data(state.train_loss, state.val_loss, state.stage_starts, state.total_iters)
         forms = (state.eval or {}).get("forms") or {}
         ev.update(eval_table(forms) if forms else Text("no evaluation yet (runs after training)", style="dim"))
 

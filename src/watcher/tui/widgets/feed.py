@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -33,6 +34,12 @@ def feed_text(item: FeedItem, min_score: float | None = None) -> Text:
         if i >= 0:
             t.stylize(score_style(item.score, min_score), i, i + len(word))
     return t
+
+
+def _score_key(item: FeedItem, down: bool) -> float:
+    """The sort key of the score sorts (no score sorts lowest); ascending in the key either way."""
+    score = -1.0 if item.score is None else item.score
+    return -score if down else score
 
 
 def matches(item: FeedItem, terms: Sequence[str]) -> bool:
@@ -97,13 +104,7 @@ class FeedView(CursorView):
         self._last_key = self._key(new[-1])
         texts = [feed_text(it, self.min_score) for it in new]
         if self.viewing:
-            self._all.extend(new)
-            self._all_texts.extend(texts)
-            drop = len(self._all) - self.max_items
-            if drop > 0:
-                del self._all[:drop]
-                del self._all_texts[:drop]
-            self._rebuild_view()
+            self._add_to_view(new, texts)
             return
         self.items.extend(new)
         self._texts.extend(texts)
@@ -124,6 +125,64 @@ class FeedView(CursorView):
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
         else:
             self.unseen += len(new)
+        self._update_subtitle()
+        self.refresh()
+
+    def _add_to_view(self, new: list[FeedItem], texts: list[Text]) -> None:
+        """New items while a filter or sort is active: only they are matched, and they go in at
+        their place (the end, or their score's place); items that fell out of the bounded list
+        leave the view. The full rebuild (every item re-matched and re-sorted, then a layout pass)
+        ran on every tick while a view was active; now only `set_view` does it."""
+        selected = self.items[self.cursor] if self.cursor is not None and 0 <= self.cursor < len(self.items) \
+            else None
+        self._all.extend(new)
+        self._all_texts.extend(texts)
+        drop = len(self._all) - self.max_items
+        gone: set[tuple[str, int]] = set()
+        if drop > 0:
+            gone = {self._key(it) for it in self._all[:drop]}
+            del self._all[:drop]
+            del self._all_texts[:drop]
+        terms = self.query.lower().split()
+        pairs = [(it, t) for it, t in zip(new, texts, strict=True) if not terms or matches(it, terms)]
+        removed = 0
+        if gone:
+            if self.sort == SORTS[0]:  # time order: what fell out is a prefix of the view
+                while removed < len(self.items) and self._key(self.items[removed]) in gone:
+                    removed += 1
+                del self.items[:removed]
+                del self._texts[:removed]
+            else:
+                keep = [i for i, it in enumerate(self.items) if self._key(it) not in gone]
+                removed = len(self.items) - len(keep)
+                if removed:
+                    self.items = [self.items[i] for i in keep]
+                    self._texts = [self._texts[i] for i in keep]
+        if not pairs and not removed:  # nothing shown changed: only the counts
+            self._update_subtitle()
+            return
+        if self.sort == SORTS[0]:
+            self.items.extend(p[0] for p in pairs)
+            self._texts.extend(p[1] for p in pairs)
+        else:
+            down = self.sort == SORTS[1]
+            for it, t in pairs:  # after its equals, as the stable sort in _rebuild_view puts it
+                i = bisect.bisect_right(self.items, _score_key(it, down), key=lambda x: _score_key(x, down))
+                self.items.insert(i, it)
+                self._texts.insert(i, t)
+        self._strips.clear()
+        self._resize()
+        if self.following and self.sort == SORTS[0]:
+            self.cursor = len(self.items) - 1 if self.items else None
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+        else:
+            old = self.cursor
+            at = next((i for i, it in enumerate(self.items) if it is selected), None) if selected else None
+            self.cursor = at if at is not None else (min(old, len(self.items) - 1) if old is not None and
+                                                     self.items else (0 if self.items else None))
+            if old is not None and self.cursor is not None and self.cursor != old:
+                # keep the lines the user is reading in place
+                self.scroll_to(y=max(0, self.scroll_y + self.cursor - old), animate=False, immediate=True)
         self._update_subtitle()
         self.refresh()
 
@@ -168,7 +227,8 @@ class FeedView(CursorView):
         terms = self.query.lower().split()
         pairs = [(it, t) for it, t in zip(self._all, self._all_texts, strict=True) if not terms or matches(it, terms)]
         if self.sort != SORTS[0]:
-            pairs.sort(key=lambda p: -1.0 if p[0].score is None else p[0].score, reverse=self.sort == SORTS[1])
+            down = self.sort == SORTS[1]
+            pairs.sort(key=lambda p: _score_key(p[0], down))  # stable: equal scores stay in time order
         self.items = [p[0] for p in pairs]
         self._texts = [p[1] for p in pairs]
         self._strips.clear()

@@ -11,21 +11,28 @@ from textual.widget import Widget
 from watcher.monitor.format import (
     STATE_STYLE,
     bar,
+    downsample,
     fmt_clock,
     fmt_duration,
     fmt_tokens,
+    sparkline,
 )
-from watcher.monitor.snapshot import Snapshot
+from watcher.monitor.snapshot import RATE_STEP_S, Snapshot
+
+SPARK_MAX = 30  # cells of the rate sparkline; fewer when the line has less room, none below SPARK_MIN
+SPARK_MIN = 6
 
 
 class RunHeader(Widget):
-    """Two lines: run/state/elapsed + overall progress bar and ETA; then rate, counts, tokens, cost."""
+    """Two lines: run/state/elapsed + overall progress bar and ETA; then rate (with a sparkline of
+    accepted per RATE_STEP_S of running time over the rate window), counts, tokens, cost."""
 
     DEFAULT_CSS = "RunHeader { height: 2; }"
 
     def __init__(self, title: str = "watcher", **kw: Any) -> None:
         super().__init__(**kw)
         self.app_title = title
+        self.tooltip = f"the sparkline after the rate: accepted per {RATE_STEP_S:.0f} s of running time, last 5 min"
         self._data: tuple[Any, ...] | None = None
         self._ceiling: float | None = None  # spend ceiling: the header shows spent / ceiling
         self._committed = 0.0  # batch mode: submitted, not yet priced (the batches panel reads it)
@@ -35,7 +42,7 @@ class RunHeader(Widget):
         data = (s.run, s.state, int(s.elapsed_s), s.accepted, s.rejected, s.errors, s.total_target,
                 fmt_duration(s.eta_s, coarse=True), round(s.rate_per_min, 1), fmt_tokens(s.tokens_in), fmt_tokens(s.tokens_out),
                 round(s.cost_usd, 2), None if s.projected_cost_usd is None else round(s.projected_cost_usd, 2),
-                s.rate_limit_waits, s.malformed_lines, self.error)
+                s.rate_limit_waits, s.malformed_lines, self.error, s.accepted_series)
         if data != self._data or s.max_cost_usd != self._ceiling:
             self._data, self._ceiling = data, s.max_cost_usd
             self.refresh()
@@ -55,7 +62,7 @@ class RunHeader(Widget):
         if self._data is None:
             return Text(f" {self.app_title} · waiting for the first snapshot…", style="dim")
         (run, state, elapsed, acc, rej, errs, total, eta, rate, tin, tout, cost, proj, rl_waits, malformed,
-         error) = self._data
+         error, series) = self._data
         done = acc + rej
         frac = done / total if total else 0.0
         right = f" {done}/{total} {100 * frac:3.0f}%  ETA {eta} "
@@ -80,20 +87,27 @@ class RunHeader(Widget):
         full = (f" rate {rate:.1f}/min · accepted {acc} · rejected {rej} · errors {errs} · "
                 f"tokens {tin} in / {tout} out · {cost_txt}")
         compact = cell_len(full) > width  # small terminals: same facts, shorter words
-        line2 = Text(no_wrap=True, overflow="ellipsis")
-        line2.append(f" {rate:.1f}/min · " if compact else f" rate {rate:.1f}/min · ")
-        line2.append(f"ok {acc}" if compact else f"accepted {acc}", style="green")
-        line2.append(" · ")
-        line2.append(f"rej {rej}" if compact else f"rejected {rej}", style="yellow" if rej else "")
-        line2.append(" · ")
-        line2.append(f"err {errs}" if compact else f"errors {errs}", style="red" if errs else "")
+        tail = Text(no_wrap=True)
+        tail.append("· ")
+        tail.append(f"ok {acc}" if compact else f"accepted {acc}", style="green")
+        tail.append(" · ")
+        tail.append(f"rej {rej}" if compact else f"rejected {rej}", style="yellow" if rej else "")
+        tail.append(" · ")
+        tail.append(f"err {errs}" if compact else f"errors {errs}", style="red" if errs else "")
         if compact:
             proj_txt = f" (→${proj:.2f})" if proj is not None else ""
-            line2.append(f" · tok {tin}/{tout} · ${cost:.2f}{proj_txt}")
+            tail.append(f" · tok {tin}/{tout} · ${cost:.2f}{proj_txt}")
         else:
-            line2.append(f" · tokens {tin} in / {tout} out · {cost_txt}")
+            tail.append(f" · tokens {tin} in / {tout} out · {cost_txt}")
         if malformed:
-            line2.append(f" · malformed lines {malformed}", style="red")
+            tail.append(f" · malformed lines {malformed}", style="red")
+        line2 = Text(f" {rate:.1f}/min " if compact else f" rate {rate:.1f}/min ", no_wrap=True, overflow="ellipsis")
+        # the sparkline takes what room the facts leave (at most SPARK_MAX cells, none below SPARK_MIN)
+        spark_w = min(SPARK_MAX, len(series), width - line2.cell_len - tail.cell_len - 1)
+        if spark_w >= SPARK_MIN:
+            line2.append(sparkline(downsample(series, spark_w)), style="cyan")
+            line2.append(" ")
+        line2.append_text(tail)
         if error:
             line2 = Text(f" snapshot error: {error}", style="bold red", no_wrap=True, overflow="ellipsis")
         return Text("\n").join([line1, line2])

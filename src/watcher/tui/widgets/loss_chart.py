@@ -1,20 +1,23 @@
-"""The training loss chart: train loss as block columns, val loss as dots."""
+"""The training loss chart: train loss as a braille line, val loss as points, stage markers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import groupby
 from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
 
-from watcher.monitor.format import (
-    BARS,
-)
+from watcher.monitor.braille import AXIS, LABEL, LINE, MARKER, POINT, STAGE, line_chart
+
+ROLE_STYLE = {LINE: "cyan", POINT: "bold magenta", MARKER: "yellow", STAGE: "bold yellow", AXIS: "dim",
+              LABEL: "dim", "": ""}
 
 
 class LossChart(Widget):
-    """Train loss as block columns, val loss as dots over them; y axis labelled with min/max."""
+    """A legend line over `monitor.braille.line_chart`: x from 0 to the run's total iterations (so
+    the stages still to come have their room), a dotted line where each stage began."""
 
     DEFAULT_CSS = "LossChart { height: 12; }"
 
@@ -22,68 +25,40 @@ class LossChart(Widget):
         super().__init__(**kw)
         self.train: list[tuple[float, float]] = []
         self.val: list[tuple[float, float]] = []
+        self.stages: list[tuple[float, str]] = []
+        self.total = 0
 
-    def set_data(self, train: Iterable[Sequence[float]], val: Iterable[Sequence[float]]) -> None:
+    def set_data(self, train: Iterable[Sequence[float]], val: Iterable[Sequence[float]],
+                 stages: Iterable[tuple[int, str]] = (), total: int = 0) -> None:
         t = [(float(a), float(b)) for a, b in train]
         v = [(float(a), float(b)) for a, b in val]
-        if (t, v) != (self.train, self.val):
-            self.train, self.val = t, v
+        st = [(float(a), str(n)) for a, n in stages]
+        if (t, v, st, total) != (self.train, self.val, self.stages, self.total):
+            self.train, self.val, self.stages, self.total = t, v, st, total
             self.refresh()
 
     def render(self) -> Text:
         w, h = self.size.width, self.size.height
         if not self.train and not self.val:
             return Text("no loss reported yet", style="dim")
-        legend = Text(no_wrap=True)
-        legend.append("train ▇", style="cyan")
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        legend.append("train ⠤⠒", style="cyan")
         legend.append("  val ●", style="magenta")
+        if self.stages:
+            legend.append("  stage ┊", style="yellow")
         if self.train:
             legend.append(f"   last train {self.train[-1][1]:.3f} @ {self.train[-1][0]:.0f}")
         if self.val:
             legend.append(f" · val {self.val[-1][1]:.3f} @ {self.val[-1][0]:.0f}")
-        rows = max(1, h - 2)  # legend + x axis
-        pts = self.train + self.val
-        lo, hi = min(p[1] for p in pts), max(p[1] for p in pts)
-        if hi - lo < 1e-9:
-            lo, hi = lo - 0.5, hi + 0.5
-        label_lo = lo
-        lo -= (hi - lo) * 0.08  # headroom below the minimum so the lowest loss is still a visible bar
-        x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
-        axis_w = 8
-        plot_w = max(1, w - axis_w)
-        levels = rows * 8
-
-        def level(v: float) -> int:
-            return max(1, round((v - lo) / (hi - lo) * (levels - 1)) + 1)
-
-        def col_of(it: float) -> int:
-            return 0 if x1 == x0 else round((it - x0) / (x1 - x0) * (plot_w - 1))
-
-        train_lv: list[int | None] = [None] * plot_w
-        if self.train:
-            j = 0
-            for c in range(plot_w):  # step function: the last train point at or before this column
-                while j + 1 < len(self.train) and col_of(self.train[j + 1][0]) <= c:
-                    j += 1
-                if col_of(self.train[j][0]) <= c:
-                    train_lv[c] = level(self.train[j][1])
-        val_row: dict[int, int] = {}
-        for it, v in self.val:
-            val_row[col_of(it)] = (level(v) - 1) // 8
+        if h < 5 or w < 12:
+            return legend
+        xs = [p[0] for p in self.train + self.val]
+        x_range = (0.0, float(max(self.total, *xs))) if self.total or xs else None
+        chart = line_chart(self.train, self.val, width=w, height=h - 1, x_range=x_range, markers=self.stages)
         lines = [legend]
-        for r in range(rows - 1, -1, -1):
-            label = f"{hi:.3f}" if r == rows - 1 else f"{label_lo:.3f}" if r == 0 else ""
-            line = Text(f"{label:>{axis_w - 2}} ┤", style="dim", no_wrap=True)
-            for c in range(plot_w):
-                if val_row.get(c) == r:
-                    line.append("●", style="bold magenta")
-                    continue
-                lv = train_lv[c]
-                if lv is None or lv <= r * 8:
-                    line.append(" ")
-                else:
-                    line.append("█" if lv >= (r + 1) * 8 else BARS[lv - r * 8 - 1], style="cyan")
-            lines.append(line)
-        x_axis = f"{'':>{axis_w - 2}} └" + f"{x0:.0f}".ljust(max(1, plot_w - len(f'{x1:.0f}'))) + f"{x1:.0f}"
-        lines.append(Text(x_axis, style="dim", no_wrap=True))
+        for row in chart.rows:
+            t = Text(no_wrap=True)
+            for role, cells in groupby(row, key=lambda c: c[1]):  # one span per run of a role
+                t.append("".join(c[0] for c in cells), style=ROLE_STYLE.get(role, ""))
+            lines.append(t)
         return Text("\n").join(lines)
