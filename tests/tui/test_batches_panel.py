@@ -56,3 +56,14 @@ async def test_batches_panel_and_cancel_on_stop(tmp_path) -> None:
         await settle(pilot)
     assert control.called("cancel_batches") == 1 and control.called("stop") == 1
     assert [n for n, _ in control.calls if n in ("cancel_batches", "stop")] == ["cancel_batches", "stop"]
+
+
+async def test_batches_are_a_tab_on_a_small_terminal(tmp_path) -> None:
+    write_ledger(tmp_path)
+    app = WatcherApp(BatchControl(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        assert any("v ▸" in ln and "batches" in ln for ln in text(app).splitlines())  # the tab strip offers it
+        await pilot.click("#tab-batches-box")
+        await settle(pilot)
+        assert "batches · 1 in flight" in text(app) and "msgbatch_one" in text(app)

@@ -10,7 +10,9 @@ from watcher.tui.screens.main import PANELS
 from watcher.tui.widgets.loss_chart import LossChart
 
 TITLES = {"groups-box": "─ forms ", "finish-box": "─ finish_reason ", "failures-box": "─ failures ",
-          "workers-box": "─ workers "}
+          "workers-box": "─ workers ", "batches-box": "─ batches "}
+# Without batches (not batch mode) the batches tab is hidden, its panel too, and `v` skips it.
+ONLINE = [bid for _, bid in PANELS if bid != "batches-box"]
 
 
 def shown(app: WatcherApp) -> list[str]:
@@ -21,8 +23,8 @@ async def test_v_and_clicks_show_one_panel_at_a_time_at_80x24() -> None:
     app = WatcherApp(FakeControl())
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
-        order = [bid for _, bid in PANELS]
-        assert shown(app) == order[:1]
+        order = ONLINE
+        assert shown(app) == order[:1] and "batches" not in text(app)
         for bid in [*order[1:], order[0]]:  # v cycles through every panel and back
             await pilot.press("v")
             await pilot.pause()
@@ -38,7 +40,7 @@ async def test_every_panel_shows_at_once_on_a_big_screen_and_v_is_not_offered() 
     app = WatcherApp(FakeControl())
     async with app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        assert shown(app) == [bid for _, bid in PANELS]
+        assert shown(app) == ONLINE
         assert not app.query_one("#panel-tabs-bar").display
         assert app.screen.check_action("next_panel", ()) is False
 

@@ -48,7 +48,7 @@ LIVE_STATES = RUNNING_STATES | PAUSED_STATES
 # (tab label, id of the panel's box): the panels a small terminal shows one at a time
 PANELS: tuple[tuple[str, str], ...] = (
     ("forms", "groups-box"), ("finish_reason", "finish-box"), ("failures", "failures-box"),
-    ("workers", "workers-box"),
+    ("workers", "workers-box"), ("batches", "batches-box"),
 )
 
 
@@ -90,7 +90,9 @@ class MainScreen(Screen[None]):
         yield RunHeader(self.app_title, id="header")
         with Horizontal(id="panel-tabs-bar"):
             yield Static("v ▸", id="panel-tabs-key")
-            yield Tabs(*(Tab(label, id=f"tab-{box}") for label, box in PANELS), id="panel-tabs")
+            tabs = [Tab(label, id=f"tab-{box}") for label, box in PANELS]
+            tabs[-1].display = False  # batches: shown once the run has one
+            yield Tabs(*tabs, id="panel-tabs")
         with Horizontal(id="top"):
             yield GroupsPanel(id="groups-box", classes="panel tabbed")
             with Vertical(id="side"):
@@ -105,7 +107,7 @@ class MainScreen(Screen[None]):
             box.border_title = "workers"
             yield Static(WORKER_COLS, id="workers-head", classes="thead")
             yield WorkersView(id="workers")
-        yield BatchesPanel(id="batches-box", classes="panel")
+        yield BatchesPanel(id="batches-box", classes="panel tabbed")
         feed = FeedView(id="feed", classes="panel")
         feed.border_title = "feed"
         yield feed
@@ -144,7 +146,8 @@ class MainScreen(Screen[None]):
             self._show_panel(event.tab.id.removeprefix("tab-"))
 
     def action_next_panel(self) -> None:
-        ids = [bid for _, bid in PANELS]
+        # Tabs hidden for now (batches, outside batch mode) are skipped.
+        ids = [bid for _, bid in PANELS if self.query_one(f"#tab-{bid}").display or bid == self.panel]
         self._show_panel(ids[(ids.index(self.panel) + 1) % len(ids)])
 
     def on_screen_resume(self) -> None:
@@ -169,6 +172,7 @@ class MainScreen(Screen[None]):
         paths = getattr(self.wapp.control, "paths", None)
         panel = self.query_one(BatchesPanel)
         panel.apply(getattr(paths, "batches", None))
+        self.query_one("#tab-batches-box").display = bool(panel.summary and panel.summary["total"])
         if panel.summary is not None:
             self.query_one(RunHeader).set_committed(panel.summary["committed_usd"])
         self.query_one(FeedView).apply(s)

@@ -36,13 +36,14 @@ class BatchesPanel(Vertical):
     """Reads the run's batches.jsonl (incrementally) on each snapshot the screen applies."""
 
     DEFAULT_CSS: ClassVar[str] = """
-    BatchesPanel { height: auto; display: none; }
+    BatchesPanel { height: auto; }
+    BatchesPanel.-empty { display: none; }
     BatchesPanel #batches { max-height: 5; }
-    Screen.-short BatchesPanel { display: none; }
     """
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
+        self.add_class("-empty")  # a class, not `display`: on small terminals the tab strip shows it
         self.border_title = "batches"
         self._ledger: BatchLedger | None = None
         self._key: Any = None
@@ -64,7 +65,7 @@ class BatchesPanel(Vertical):
         if key == self._key:
             return
         self._key = key
-        self.display = s["total"] > 0
+        self.set_class(s["total"] == 0, "-empty")
         self.border_title = (f"batches · {s['in_flight']} in flight · committed ${s['committed_usd']:.4f}"
                              if s["in_flight"] else f"batches · {s['total']}")
         self.query_one(LinesView).set_lines([batch_line(b) for b in s["batches"]])
