@@ -8,8 +8,9 @@ from pathlib import Path
 
 import msgspec
 
-from watcher.gate.dedup import MINHASH_BATCH, MinHasher, NearDupIndex
+from watcher.gate.dedup import MINHASH_BATCH, NearDupIndex
 from watcher.gate.export import SPLITS
+from watcher.gate.minhash import MinHasher
 from watcher.run.paths import RunPaths
 
 

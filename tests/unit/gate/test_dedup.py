@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from watcher.gate.dedup import MinHasher, NearDupIndex
+from watcher.gate.dedup import NearDupIndex
+from watcher.gate.minhash import MinHasher
 
 datasketch = pytest.importorskip("datasketch")
 
@@ -88,3 +89,35 @@ def test_index_flags_pairs_the_reference_calls_near_duplicates() -> None:
             assert dup.get(2 * p + 1, (None,))[0] == 2 * p, (p, ref, dup)
         elif ref <= 0.6:
             assert 2 * p + 1 not in dup, (p, ref, dup)
+
+
+def test_index_drops_exactly_what_a_brute_force_scan_drops() -> None:
+    # A few hundred records in clusters (one poem, a few words changed each) plus unrelated ones,
+    # fed in small batches so both the earlier-batch and the in-batch passes run. The reference:
+    # in stream order, a row is a near duplicate iff some earlier kept row shares >= threshold of
+    # its signature slots (LSH with min_bands >= 1 cannot miss such a pair while buckets stay small).
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(3000)]
+    bases = [[rng.choice(vocab) for _ in range(60)] for _ in range(12)]
+    texts = []
+    for n in range(360):
+        words = list(bases[n % 12]) if n % 5 else [rng.choice(vocab) for _ in range(60)]
+        for _ in range(rng.randint(0, 6)):
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+        texts.append(" ".join(words).encode())
+    sig, has, _ = MinHasher(64).signatures(texts)
+    threshold = 0.85
+    index = NearDupIndex(64, threshold)
+    dropped: set[int] = set()
+    for row0 in range(0, len(texts), 50):
+        dropped |= set(index.add_batch(row0, sig[row0:row0 + 50], has[row0:row0 + 50]))
+    need = index.need
+    kept: list[int] = []
+    expected: set[int] = set()
+    for r in range(len(texts)):
+        if kept and (sig[kept] == sig[r]).sum(axis=1).max() >= need:
+            expected.add(r)
+        else:
+            kept.append(r)
+    assert 50 < len(expected) < 300  # clusters both kept and dropped records
+    assert dropped == expected
