@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from watcher.monitor.format import fmt_duration
+from watcher.monitor.format import fmt_duration, plural
 from watcher.run.batches import BatchLedger, ledger_summary
 
 
@@ -30,8 +30,8 @@ def batch_row(b: dict[str, Any]) -> str:
 def committed_part(summary: dict[str, Any]) -> str:
     if not summary["in_flight"] and not summary["unresolved_intents"]:
         return ""
-    return (f" · committed {usd(summary['committed_usd'])} in {summary['in_flight']} batches "
-            f"({summary['requests_in_flight']} requests)")
+    return (f" · committed {usd(summary['committed_usd'])} in {plural(summary['in_flight'], 'batch', 'batches')} "
+            f"({plural(summary['requests_in_flight'], 'request')})")
 
 
 class BatchWatch:
@@ -57,7 +57,8 @@ class BatchWatch:
                 continue
             self.seen[b.id] = key
             if old is None:  # seen first: say it was submitted, even when it was read meanwhile
-                out.append((f"-- batch {b.id} submitted to {b.backend} ({b.api}): {s['requests']} requests · "
+                out.append((f"-- batch {b.id} submitted to {b.backend} ({b.api}): "
+                            f"{plural(s['requests'], 'request')} · "
                             f"committed {usd(b.committed_usd)}", {**s, "event": "submitted"}))
             if s["state"] == "ingested" and s["status"] == "lost":
                 out.append((f"-- batch {b.id} is unknown to the provider now (deleted, or a restarted "
@@ -85,7 +86,8 @@ def status_lines(path: Path) -> list[str]:
     s = ledger_summary(path)
     if not s["total"]:
         return []
-    out = [f"batches {s['total']} · in flight {s['in_flight']} ({s['requests_in_flight']} requests) · "
+    out = [f"batches {s['total']} · in flight {s['in_flight']} "
+           f"({plural(s['requests_in_flight'], 'request')}) · "
            f"committed {usd(s['committed_usd'])}"
            + (f" · {s['unresolved_intents']} submissions to look up" if s["unresolved_intents"] else "")]
     out += [f"  {batch_row(b)}" for b in s["batches"] if b["state"] != "ingested"]

@@ -78,6 +78,11 @@ def downsample(values: Sequence[int], n: int) -> list[int]:
 
 
 # -- numbers --------------------------------------------------------------------------------------
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """`1 request`, `5 requests` (`nouns` where the plural is not noun + s): a count with its noun."""
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
+
+
 def fmt_tokens(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from watcher.monitor.format import bar, feed_line, fmt_clock, fmt_duration, fmt_tokens, num, pct, sparkline
+from watcher.monitor.format import (
+    bar,
+    feed_line,
+    fmt_clock,
+    fmt_duration,
+    fmt_tokens,
+    num,
+    pct,
+    plural,
+    sparkline,
+)
 from watcher.monitor.snapshot import FeedItem
 
 
@@ -54,3 +64,8 @@ def test_feed_line_accepted_and_rejected() -> None:
     rej2 = FeedItem(kind="rejected", index=1, total=2, group="G", score=None, model="m", attempts=3, id="d",
                     reason="timeout")
     assert feed_line(rej2) == "✗ G rejected: timeout after 3 attempts (timeout)"
+
+
+def test_plural_says_one_and_many():
+    assert plural(1, "request") == "1 request" and plural(0, "request") == "0 requests"
+    assert plural(3, "batch", "batches") == "3 batches" and plural(1, "batch", "batches") == "1 batch"
