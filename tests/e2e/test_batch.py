@@ -223,3 +223,19 @@ def test_mixed_mode_retries_online_and_failing_requests_stay_pending(tmp_path, m
     from watcher.run.files import read_json
 
     assert read_json(paths.heartbeat(0))["pending"] == 4
+
+
+def test_demo_batch_ceiling_names_the_budget_and_a_higher_one_finishes(tmp_path):
+    """One backend's items all done, the other's first request over the ceiling: the run ends on the
+    budget line (not "calls failed in transport"), and a higher ceiling finishes every item once."""
+    base = [*headless_cmd(tmp_path / "none.toml", "c")[:3], "demo", "--headless", "--batch", "--num", "3",
+            "--runs-dir", str(tmp_path / "runs"), "--run", "c"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    low = subprocess.run([*base, "--max-cost", "0.004"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=90)
+    last = low.stdout.strip().splitlines()[-1]
+    assert low.returncode == 3 and last.startswith("watcher: budget reached:") and "batch request" in last, last
+    done = subprocess.run([*base, "--max-cost", "1"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=90)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_each_item_once(tmp_path / "runs" / "c")

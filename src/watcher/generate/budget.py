@@ -24,6 +24,7 @@ import msgspec
 from watcher.config import RunConfig
 from watcher.generate.estimate import estimate
 from watcher.generate.jobs import make_job
+from watcher.generate.jobs.base import WorkItem
 from watcher.generate.plan import build_plan, load_resume_state
 from watcher.run.batches import BatchLedger
 from watcher.run.files import atomic_write_json, read_json
@@ -99,30 +100,41 @@ class Budget:
         return self.ceiling > 0 and self.spent(committed) >= self.ceiling
 
 
-def pending_count(paths: RunPaths, cfg: RunConfig, current_round: int) -> int:
+def pending_items(paths: RunPaths, cfg: RunConfig, current_round: int) -> list[WorkItem]:
     state = load_resume_state(paths.dataset, paths.rejects, current_round)
-    return len(state.pending(build_plan(cfg, make_job(cfg)), cfg.resume_retries))
+    return state.pending(build_plan(cfg, make_job(cfg)), cfg.resume_retries)
+
+
+def pending_count(paths: RunPaths, cfg: RunConfig, current_round: int) -> int:
+    return len(pending_items(paths, cfg, current_round))
 
 
 def budget_stop_message(paths: RunPaths, cfg: RunConfig) -> str | None:
     """The budget line when the ceiling is reached and items are left; None otherwise."""
     budget = Budget.for_run(paths, cfg)
-    committed = BatchLedger(paths.batches).poll().committed_usd()
-    if not budget.reached(committed) and not _batch_blocked(budget.spent(committed), cfg):
+    if not budget.ceiling:
         return None
+    committed = BatchLedger(paths.batches).poll().committed_usd()
     layout = read_json(paths.layout, {}) or {}
-    if pending_count(paths, cfg, int(layout.get("round", 0))) == 0:
+    left = {it.backend for it in pending_items(paths, cfg, int(layout.get("round", 0)))}
+    if not left:
         return None  # the last item took it to the ceiling: the run is simply done
-    return budget_message(budget.spent(), budget.ceiling)
+    if budget.reached(committed):
+        return budget_message(budget.spent(), budget.ceiling)
+    bound = _batch_bound(cfg, left)
+    if bound is not None and budget.spent(committed) + bound > budget.ceiling:
+        return (budget_message(budget.spent(), budget.ceiling)
+                + f" (one more batch request could cost up to {usd(bound)})")
+    return None
 
 
-def _batch_blocked(spent_and_committed: float, cfg: RunConfig) -> bool:
+def _batch_bound(cfg: RunConfig, backends: set[str]) -> float | None:
     """Batch mode stops short of the ceiling: no request is submitted whose upper bound (max_tokens
-    out) could pass it, so a ceiling closer than one such request ends the run too."""
-    if not cfg.max_cost_usd:
-        return False
-    bounds = [b.max_tokens * b.price_out / 1_000_000 * b.batch_price_share for b in cfg.backends.values() if b.batch]
-    return bool(bounds) and spent_and_committed + min(bounds) > cfg.max_cost_usd
+    out) could pass it. The smallest such bound over the batch backends with items left; None when
+    none of them is in batch mode."""
+    bounds = [b.max_tokens * b.price_out / 1_000_000 * b.batch_price_share
+              for name, b in cfg.backends.items() if b.batch and name in backends]
+    return min(bounds) if bounds else None
 
 
 def projected_warning(paths: RunPaths, cfg: RunConfig) -> str | None:
