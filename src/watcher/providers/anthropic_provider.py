@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -22,16 +21,9 @@ from watcher.providers.base import (
     normalise_finish_reason,
     sim_headers,
 )
-from watcher.providers.failures import (
-    bad_response,
-    body_text,
-    error_from_status,
-    safe_url,
-    transport_error,
-    unexpected,
-)
+from watcher.providers.failures import bad_response, body_text, safe_url, sdk_call
 from watcher.providers.http import anthropic_base_url, http_client, timeout_of
-from watcher.run.records import FAIL_OTHER, FAIL_SERVER
+from watcher.run.records import FAIL_SERVER
 
 log = logging.getLogger("watcher.providers")
 
@@ -99,28 +91,16 @@ class AnthropicProvider:
         params = self._params(req)
         t0 = time.monotonic()
         key, url = self._key, self.url
-        try:
-            # The whole call, not only each read: a server that drips bytes never trips a read timeout.
-            async with asyncio.timeout(self.cfg.timeout_s):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "thinking.type=enabled is deprecated" for some models
-                    raw = await self.client.messages.with_raw_response.create(**params)
-                text = await raw.text()  # the SDK's async response reads its body on await
-        except anthropic.APIStatusError as e:
-            raise error_from_status(e.status_code, e.response.headers, e.response.text or e.body, key,
-                                    e.response.request.url) from None
-        except (anthropic.APITimeoutError, TimeoutError) as e:
-            raise transport_error(e, url, self.cfg.timeout_s, key) from None
-        except anthropic.APIConnectionError as e:
-            raise transport_error(e, url, self.cfg.timeout_s, key) from None
-        except anthropic.AnthropicError as e:
-            raise ProviderError(f"{FAIL_OTHER} {url}: {type(e).__name__}: {body_text(str(e), key)}",
-                                kind=FAIL_OTHER, retryable=False, url=url) from None
-        except Exception as e:
-            err = unexpected(e, url, key)
-            if err is None:
-                raise
-            raise err from None
+
+        async def call() -> tuple[Any, str]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "thinking.type=enabled is deprecated" for some models
+                raw = await self.client.messages.with_raw_response.create(**params)
+            return raw, await raw.text()  # the SDK's async response reads its body on await
+
+        # The whole call under one timeout, not only each read: a server that drips bytes never trips a
+        # read timeout.
+        raw, text = await sdk_call(anthropic, anthropic.AnthropicError, url, key, self.cfg.timeout_s, call)
         latency = time.monotonic() - t0
         url = safe_url(raw.http_request.url) or url
         try:

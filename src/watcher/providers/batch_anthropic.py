@@ -21,9 +21,8 @@ from watcher.providers.batches import (
     SUCCEEDED,
     BatchInfo,
     BatchResult,
-    sdk_call,
 )
-from watcher.providers.failures import safe_url
+from watcher.providers.failures import safe_url, sdk_call
 
 RESULTS_TIMEOUT_S = 600.0  # a results file of 100,000 requests takes a while to stream
 

@@ -24,9 +24,8 @@ from watcher.providers.batches import (
     SUCCEEDED,
     BatchInfo,
     BatchResult,
-    sdk_call,
 )
-from watcher.providers.failures import safe_url
+from watcher.providers.failures import safe_url, sdk_call
 from watcher.providers.openai_provider import OpenAIProvider
 
 ENDPOINT = "/v1/chat/completions"

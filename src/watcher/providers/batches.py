@@ -20,8 +20,7 @@ from watcher.config import BackendConfig
 from watcher.providers.base import Completion, ProviderError
 from watcher.providers.breaker import Breaker
 from watcher.providers.client import backoff_delay
-from watcher.providers.failures import body_text, error_from_status, transport_error, unexpected
-from watcher.run.records import FAIL_OTHER, FAIL_RATE_LIMITED
+from watcher.run.records import FAIL_RATE_LIMITED
 
 # Provider limits per batch (requests, bytes of the request lines).
 LIMITS: dict[str, tuple[int, int]] = {
@@ -95,29 +94,6 @@ def chunks(lines: list[tuple[str, dict[str, Any]]], max_requests: int, max_bytes
 
 
 T = TypeVar("T")
-
-
-async def sdk_call(sdk: Any, base_error: type[BaseException], url: str, key: str, timeout_s: float,
-                   make: Callable[[], Awaitable[T]]) -> T:
-    """One SDK call, every failure as a classified ProviderError naming `url` (as the online providers do)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await make()
-    except sdk.APIStatusError as e:
-        raise error_from_status(e.status_code, e.response.headers, e.response.text or e.body, key,
-                                e.response.request.url) from None
-    except (sdk.APITimeoutError, TimeoutError) as e:
-        raise transport_error(e, url, timeout_s, key) from None
-    except sdk.APIConnectionError as e:
-        raise transport_error(e, url, timeout_s, key) from None
-    except base_error as e:
-        raise ProviderError(f"{FAIL_OTHER} {url}: {type(e).__name__}: {body_text(str(e), key)}",
-                            kind=FAIL_OTHER, retryable=False, url=url) from None
-    except Exception as e:
-        err = unexpected(e, url, key)
-        if err is None:
-            raise
-        raise err from None
 
 
 class BatchCaller:

@@ -8,12 +8,14 @@ credentials) and at most BODY_CHARS of the body, HTML reduced to its text, secre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from watcher.providers.base import ProviderError, _fmt_s, redact
@@ -215,3 +217,30 @@ def unexpected(exc: BaseException, url: Any, secret: str = "") -> ProviderError 
         return ProviderError(_line(FAIL_OTHER, None, safe_url(url), body_text(str(exc), secret)),
                              kind=FAIL_OTHER, retryable=False, url=safe_url(url))
     return None
+
+
+T = TypeVar("T")
+
+
+async def sdk_call(sdk: Any, base_error: type[BaseException], url: str, key: str, timeout_s: float,
+                   make: Callable[[], Awaitable[T]]) -> T:
+    """One SDK call (anthropic or openai: `sdk` is the module, `base_error` its root error) under a
+    whole-call timeout, every failure raised as a classified ProviderError naming `url`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await make()
+    except sdk.APIStatusError as e:
+        raise error_from_status(e.status_code, e.response.headers, e.response.text or e.body, key,
+                                e.response.request.url) from None
+    except (sdk.APITimeoutError, TimeoutError) as e:
+        raise transport_error(e, url, timeout_s, key) from None
+    except sdk.APIConnectionError as e:
+        raise transport_error(e, url, timeout_s, key) from None
+    except base_error as e:
+        raise ProviderError(f"{FAIL_OTHER} {url}: {type(e).__name__}: {body_text(str(e), key)}",
+                            kind=FAIL_OTHER, retryable=False, url=url) from None
+    except Exception as e:
+        err = unexpected(e, url, key)
+        if err is None:
+            raise
+        raise err from None
