@@ -14,15 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from watcher.generate.completion import add_usage, completion_failure
 from watcher.generate.jobs import WorkItem
 from watcher.generate.jobs.base import Evaluation
 from watcher.providers.base import Completion
 from watcher.providers.batches import SUCCEEDED, BatchResult
 from watcher.run.records import (
     FAIL_BELOW_MIN,
-    FAIL_CONTENT_FILTER,
     FAIL_EMPTY,
-    FAIL_TRUNCATED,
     Attempt,
     Usage,
 )
@@ -70,15 +69,6 @@ class ItemState:
         return not self.ended and self.flight is None
 
 
-def add_usage(usage: Usage, comp: Completion) -> None:
-    usage.input_tokens += comp.input_tokens
-    usage.output_tokens += comp.output_tokens
-    usage.cache_read_tokens += comp.cache_read_tokens
-    usage.cache_write_tokens += comp.cache_write_tokens
-    usage.reasoning_tokens += comp.reasoning_tokens
-    usage.unknown_calls += 0 if comp.usage_known else 1
-
-
 class ItemJudge:
     """Applies results to items and writes their records through the worker."""
 
@@ -117,13 +107,7 @@ class ItemJudge:
         st.cost += comp.cost_usd
         think, text = split_think(comp.text)
         reasoning = comp.reasoning or think
-        failure = None
-        if comp.finish_reason == "length":
-            failure = FAIL_TRUNCATED
-        elif comp.finish_reason == "content_filter":
-            failure = FAIL_CONTENT_FILTER
-        elif not text.strip():
-            failure = FAIL_EMPTY
+        failure = completion_failure(comp, text)
         model = w.bcfg.model
         if failure:
             st.attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,

@@ -24,6 +24,7 @@ from watcher.config import RunConfig, get_api_key, job_judge, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
 from watcher.generate.batch_loop import BatchLoop
 from watcher.generate.budget import Budget
+from watcher.generate.completion import add_usage, completion_failure
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.judge_cache import JudgeCache
@@ -39,9 +40,7 @@ from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
     FAIL_BELOW_MIN,
-    FAIL_CONTENT_FILTER,
     FAIL_EMPTY,
-    FAIL_TRUNCATED,
     Accepted,
     Attempt,
     Heartbeat,
@@ -242,17 +241,11 @@ class Worker:
                 break  # the provider refused this item alone: reject it with the reason
             transport_failed = False
             last_comp = comp
-            _add_usage(usage, comp)
+            add_usage(usage, comp)
             cost += comp.cost_usd
             think, text = split_think(comp.text)
             reasoning = comp.reasoning or think
-            failure = None
-            if comp.finish_reason == "length":
-                failure = FAIL_TRUNCATED
-            elif comp.finish_reason == "content_filter":
-                failure = FAIL_CONTENT_FILTER
-            elif not text.strip():
-                failure = FAIL_EMPTY
+            failure = completion_failure(comp, text)
             if failure:
                 attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
                                         finish_reason_raw=comp.finish_reason_raw, failure=failure,
@@ -265,7 +258,7 @@ class Worker:
             if self.judge_call is not None and ev.passed:
                 ev, jcomp = await self.job.judge(item, ev, self.judge_call)
                 if jcomp is not None:
-                    _add_usage(usage, jcomp)
+                    add_usage(usage, jcomp)
                     cost += jcomp.cost_usd
             attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
                                     finish_reason_raw=comp.finish_reason_raw, score=ev.score,
@@ -400,17 +393,8 @@ def item_deadline_s(configured: float, max_attempts: int, timeout_s: float) -> f
 
 def _usage_of(comp: Completion) -> Usage:
     u = Usage()
-    _add_usage(u, comp)
+    add_usage(u, comp)
     return u
-
-
-def _add_usage(usage: Usage, comp: Completion) -> None:
-    usage.input_tokens += comp.input_tokens
-    usage.output_tokens += comp.output_tokens
-    usage.cache_read_tokens += comp.cache_read_tokens
-    usage.cache_write_tokens += comp.cache_write_tokens
-    usage.reasoning_tokens += comp.reasoning_tokens
-    usage.unknown_calls += 0 if comp.usage_known else 1
 
 
 async def _first_crash(tasks: list[asyncio.Task]) -> BaseException | None:
