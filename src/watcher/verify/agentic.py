@@ -10,7 +10,7 @@ fine-tuning consumes):
 `verify_example` scores its structure 0..1 with a rubric in the poetry rubric's shape (criterion,
 expected, actual, score, passed, explanation, instruction, weight). An example passes only when every
 structural criterion passes: a half-valid tool conversation teaches the wrong thing, whatever its mean.
-The judge (`judge_request` + `apply_judge`) blends a model's 0..1 quality score in afterwards.
+The judge (`judge_request`, then `generate.jobs.base.run_judge`) blends a model's 0..1 quality score in afterwards.
 """
 
 from __future__ import annotations

@@ -15,15 +15,14 @@ from typing import Any
 
 from watcher.config import Category, RunConfig
 from watcher.errors import ConfigError
-from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, sim_meta
-from watcher.providers.base import Completion, ProviderError, Request
+from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, run_judge, sim_meta
+from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id
 from watcher.verify.agentic import (
     JUDGE_SYSTEM,
     Limits,
     blend_judge,
     judge_prompt,
-    parse_judge,
     verify_example,
 )
 
@@ -195,31 +194,14 @@ class AgenticJob:
                        max_tokens=max_tokens, temperature=0.0,
                        sim_meta=sim_meta(self.name, item, "judge"))
 
-    def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
-        """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""
-        j = self.acfg.judge
-        if j is None:
-            return ev
-        score, reasons = parse_judge(judge_text) if judge_text is not None else (None, error or "no reply")
-        blended, passed, rubric = blend_judge(ev.rubric, score, reasons, j.weight, self.cfg.min_score)
-        failing = [r for r in rubric if not r["passed"]]
-        detail = "ok" if passed else "; ".join(f"{r['criterion']}: {r['explanation']}" for r in failing[:3])
-        return Evaluation(score=blended, passed=passed, rubric=rubric, text=ev.text,
-                          feedback=[r["instruction"] for r in failing if r["instruction"]], detail=detail,
-                          fields=ev.fields, synth_heading=ev.synth_heading)
-
     async def judge(self, item: WorkItem, ev: Evaluation,
                     call: Callable[[Request], Awaitable[Completion]]) -> tuple[Evaluation, Completion | None]:
-        """Optional hook: blend the judge backend's score into a structurally valid evaluation.
-        Structurally failed examples are returned unchanged (no call: they cannot pass anyway).
-        The completion is returned so the caller can count the judge's tokens and cost."""
-        if self.acfg.judge is None or not ev.passed:
+        """Optional hook: blend the judge backend's score into a structurally valid evaluation."""
+        j = self.acfg.judge
+        if j is None:
             return ev, None
-        try:
-            comp = await call(self.judge_request(item, ev))
-        except ProviderError as e:
-            return self.apply_judge(ev, None, f"judge call failed: {e.short()}"), None
-        return self.apply_judge(ev, comp.text), comp
+        return await run_judge(ev, lambda: self.judge_request(item, ev), call, lambda e, score, reasons: blend_judge(
+            e.rubric, score, reasons, j.weight, self.cfg.min_score))
 
     def describe(self, item: WorkItem) -> dict[str, str]:
         return {"category": item.group, "scenario": item.meta.get("topic", ""),

@@ -6,11 +6,12 @@ evaluates a completion with its verifier, and says which record fields hold the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from watcher.providers.base import Completion, Request, SimMeta
+from watcher.providers.base import Completion, ProviderError, Request, SimMeta
+from watcher.verify.agentic import parse_judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,35 @@ def sim_meta(job: str, item: WorkItem, kind: str, **extra: Any) -> SimMeta:
     meta: SimMeta = {"job": job, "kind": kind, "group": item.group, "item": item.id}
     meta.update(extra)  # type: ignore[typeddict-item]
     return meta
+
+
+# How a job folds a judge's (score, or None when it gave none; reasons) into an evaluation:
+# (blended score, passed, rubric).
+Blend = Callable[[Evaluation, float | None, str], tuple[float, bool, list[dict[str, Any]]]]
+
+
+def with_judge(ev: Evaluation, judge_text: str | None, blend: Blend, error: str | None = None) -> Evaluation:
+    """The evaluation with the judge's reply blended in (a failed judge call counts as score 0)."""
+    score, reasons = parse_judge(judge_text) if judge_text is not None else (None, error or "no reply")
+    blended, passed, rubric = blend(ev, score, reasons)
+    failing = [r for r in rubric if not r["passed"]]
+    detail = "ok" if passed else "; ".join(f"{r['criterion']}: {r['explanation']}" for r in failing[:3])
+    return Evaluation(score=blended, passed=passed, rubric=rubric, text=ev.text,
+                      feedback=[r["instruction"] for r in failing if r["instruction"]], detail=detail,
+                      fields=ev.fields, synth_heading=ev.synth_heading)
+
+
+async def run_judge(ev: Evaluation, request: Callable[[], Request], call: Callable[[Request], Awaitable[Completion]],
+                    blend: Blend) -> tuple[Evaluation, Completion | None]:
+    """Ask the judge about an evaluation that passed (one that failed cannot pass anyway, so it is
+    not judged) and blend its score in; the completion is returned for token and cost counts."""
+    if not ev.passed:
+        return ev, None
+    try:
+        comp = await call(request())
+    except ProviderError as e:
+        return with_judge(ev, None, blend, f"judge call failed: {e.short()}"), None
+    return with_judge(ev, comp.text, blend), comp
 
 
 class Job(Protocol):

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from watcher.config import RunConfig, bundled_file
 from watcher.errors import ConfigError
-from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, sim_meta
-from watcher.providers.base import Completion, ProviderError, Request
+from watcher.generate.jobs.base import Evaluation, WorkItem, retry_messages, run_judge, sim_meta
+from watcher.providers.base import Completion, Request
 from watcher.run.records import item_id
-from watcher.verify.agentic import parse_judge
 from watcher.verify.topic import JUDGE_SYSTEM, blend_judge, judge_prompt, lexical_topic
 
 THINK_REQUEST = (
@@ -115,30 +114,14 @@ class PoetryJob:
                        max_tokens=max_tokens, temperature=0.0,
                        sim_meta=sim_meta(self.name, item, "judge", topic=topic, tone=tone))
 
-    def apply_judge(self, ev: Evaluation, judge_text: str | None, error: str | None = None) -> Evaluation:
-        """The evaluation with the judge's score blended in (a failed judge call counts as score 0)."""
-        j = self.judge_cfg
-        if j is None:
-            return ev
-        score, reasons = parse_judge(judge_text) if judge_text is not None else (None, error or "no reply")
-        blended, passed, rubric = blend_judge(ev.score, ev.rubric, score, reasons, j.weight, self.cfg.min_score)
-        failing = [r for r in rubric if not r["passed"]]
-        detail = "ok" if passed else "; ".join(f"{r['criterion']}: {r['explanation']}" for r in failing[:3])
-        return Evaluation(score=blended, passed=passed, rubric=rubric, text=ev.text,
-                          feedback=[r["instruction"] for r in failing if r["instruction"]], detail=detail,
-                          fields=ev.fields, synth_heading=ev.synth_heading)
-
     async def judge(self, item: WorkItem, ev: Evaluation,
                     call: Callable[[Request], Awaitable[Completion]]) -> tuple[Evaluation, Completion | None]:
-        """Blend the judge's topic-and-tone score into a poem that passed its form (a poem that failed
-        is not judged: it cannot pass anyway). The completion is returned for token and cost counts."""
-        if self.judge_cfg is None or not ev.passed:
+        """Blend the judge's topic-and-tone score into a poem that passed its form."""
+        j = self.judge_cfg
+        if j is None:
             return ev, None
-        try:
-            comp = await call(self.judge_request(item, ev))
-        except ProviderError as e:
-            return self.apply_judge(ev, None, f"judge call failed: {e.short()}"), None
-        return self.apply_judge(ev, comp.text), comp
+        return await run_judge(ev, lambda: self.judge_request(item, ev), call, lambda e, score, reasons: blend_judge(
+            e.score, e.rubric, score, reasons, j.weight, self.cfg.min_score))
 
     def describe(self, item: WorkItem) -> dict[str, str]:
         return {"form": item.group, "topic": item.meta.get("topic", ""), "tone": item.meta.get("tone", "")}
