@@ -32,7 +32,6 @@ from watcher.run.records import (
 )
 
 BODY_CHARS = 200
-TRANSIENT = frozenset({FAIL_CONNECTION, FAIL_TIMEOUT, FAIL_SERVER, FAIL_RATE_LIMITED})
 DETERMINISTIC = frozenset({FAIL_AUTH, FAIL_NOT_FOUND, FAIL_BAD_REQUEST, FAIL_BAD_RESPONSE})
 # A proxy (LiteLLM and others) that refuses the key often answers 400 and says so in the body.
 _KEY_REFUSED = re.compile(r"api[ _-]?key|invalid key|unauthori[sz]ed|authenticat|no connected db|"
