@@ -11,21 +11,12 @@ left pending for the next run.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from watcher.generate.completion import add_usage, completion_failure
-from watcher.generate.jobs import WorkItem
-from watcher.generate.jobs.base import Evaluation
+from watcher.generate.completion import ItemProgress, take_completion
 from watcher.providers.base import Completion
 from watcher.providers.batches import SUCCEEDED, BatchResult
-from watcher.run.records import (
-    FAIL_BELOW_MIN,
-    FAIL_EMPTY,
-    Attempt,
-    Usage,
-)
-from watcher.verify.text import split_think
 
 if TYPE_CHECKING:
     from watcher.generate.worker import Worker
@@ -46,19 +37,10 @@ def split_custom_id(cid: str) -> tuple[str, int]:
 
 
 @dataclass
-class ItemState:
-    item: WorkItem
+class ItemState(ItemProgress):
     used: int = 0  # highest submission number taken (intents included): the next is used + 1
     latest: int = 0  # highest submission number a batch was made with
     flight: str | None = None  # the batch (or intent key) it is in now
-    history: list[tuple[str, Evaluation | None]] = field(default_factory=list)
-    trace_hist: list[tuple[float | None, str]] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    cost: float = 0.0
-    best: tuple[Evaluation, Completion] | None = None
-    last_failure: str = FAIL_EMPTY
-    last_comp: Completion | None = None
     resubmits: int = 0  # transport failures in a row
     failing_since: float | None = None
     ended: bool = False  # accepted, rejected or parked: nothing more to do this run
@@ -100,41 +82,14 @@ class ItemJudge:
         return RESUBMIT
 
     async def completion(self, st: ItemState, comp: Completion, batch_id: str | None, final: bool = True) -> str:
-        w, item = self.w, st.item
+        w = self.w
         st.resubmits, st.failing_since = 0, None
-        st.last_comp = comp
-        add_usage(st.usage, comp)
-        st.cost += comp.cost_usd
-        think, text = split_think(comp.text)
-        reasoning = comp.reasoning or think
-        failure = completion_failure(comp, text)
-        model = w.bcfg.model
-        if failure:
-            st.attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
-                                       finish_reason_raw=comp.finish_reason_raw, failure=failure,
-                                       latency_s=round(comp.latency_s, 3)))
-            st.last_failure = failure
-            st.trace_hist.append((None, failure))
-            st.history.append(("", None))
-            return self._next(st, batch_id, final)
-        ev = w.job.evaluate(item, comp, text)
-        if w.judge_call is not None and ev.passed:
-            ev, jcomp = await w.job.judge(item, ev, w.judge_call)  # type: ignore[attr-defined]
-            if jcomp is not None:
-                add_usage(st.usage, jcomp)
-                st.cost += jcomp.cost_usd
-        st.attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
-                                   finish_reason_raw=comp.finish_reason_raw, score=ev.score,
-                                   failure=None if ev.passed else FAIL_BELOW_MIN, latency_s=round(comp.latency_s, 3)))
-        if ev.passed and final:
-            w._accept(item, ev, comp, reasoning, st.attempts, st.usage, st.cost, st.trace_hist, batch_id=batch_id)
+        accepted = await take_completion(st, comp, w.job, w.bcfg.model, w.judge_call, accept=final)
+        if accepted is not None:
+            ev, reasoning = accepted
+            w._accept(st, ev, reasoning, comp, batch_id=batch_id)
             st.ended = True
             return ACCEPTED
-        if st.best is None or ev.score > st.best[0].score:
-            st.best = (ev, comp)
-        st.last_failure = FAIL_BELOW_MIN
-        st.history.append((text, ev))
-        st.trace_hist.append((ev.score, ev.detail))
         return self._next(st, batch_id, final)
 
     def _next(self, st: ItemState, batch_id: str | None, final: bool) -> str:
@@ -142,8 +97,7 @@ class ItemJudge:
             return NOTED
         if len(st.attempts) < self.w.cfg.max_attempts:
             return RETRY
-        self.w._reject(st.item, st.best, st.last_comp, st.last_failure, None, st.attempts, st.usage, st.cost,
-                       batch_id=batch_id)
+        self.w._reject(st, batch_id=batch_id)
         st.ended = True
         return REJECTED
 

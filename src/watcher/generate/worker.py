@@ -24,7 +24,7 @@ from watcher.config import RunConfig, get_api_key, job_judge, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FAILED, EXIT_FATAL, ConfigError, DiskFullError
 from watcher.generate.batch_loop import BatchLoop
 from watcher.generate.budget import Budget
-from watcher.generate.completion import add_usage, completion_failure
+from watcher.generate.completion import ItemProgress, add_usage, take_completion
 from watcher.generate.jobs import WorkItem, make_job
 from watcher.generate.jobs.base import Evaluation
 from watcher.generate.judge_cache import JudgeCache
@@ -40,7 +40,6 @@ from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
     FAIL_BELOW_MIN,
-    FAIL_EMPTY,
     Accepted,
     Attempt,
     Heartbeat,
@@ -49,7 +48,6 @@ from watcher.run.records import (
     encode_line,
     utc_now,
 )
-from watcher.verify.text import split_think
 
 log = logging.getLogger("watcher.generate.worker")
 
@@ -200,13 +198,8 @@ class Worker:
                 self.active -= 1
 
     async def process(self, item: WorkItem) -> None:
-        history: list[tuple[str, Evaluation | None]] = []
-        trace_hist: list[tuple[float | None, str]] = []
-        attempts: list[Attempt] = []
-        usage = Usage()
-        cost = 0.0
-        best: tuple[Evaluation, Completion] | None = None
-        last_failure, last_error, last_comp = FAIL_EMPTY, None, None
+        p = ItemProgress(item)
+        last_error = None
         model = self.bcfg.model
         transport_failed = False
         deadline = time.monotonic() + item_deadline_s(self.bcfg.item_deadline_s, self.cfg.max_attempts,
@@ -215,7 +208,7 @@ class Worker:
             if self.stopping():
                 self.left_pending += 1
                 return  # no new attempt after a stop: the item stays pending
-            req = self.job.request(item, self.bcfg.max_tokens, self.bcfg.temperature, self.ask_think, history)
+            req = self.job.request(item, self.bcfg.max_tokens, self.bcfg.temperature, self.ask_think, p.history)
             if item.system and not req.system:
                 req.system = item.system
             try:
@@ -235,49 +228,23 @@ class Worker:
                     continue
                 if self._call_failed(item, e):
                     return
-                attempts.append(Attempt(model=model, finish_reason="error", failure=e.kind, error=str(e)[:300]))
-                last_failure, last_error = e.kind, str(e)[:300]
+                p.attempts.append(Attempt(model=model, finish_reason="error", failure=e.kind, error=str(e)[:300]))
+                p.last_failure, last_error = e.kind, str(e)[:300]
                 transport_failed = False
                 break  # the provider refused this item alone: reject it with the reason
             transport_failed = False
-            last_comp = comp
-            add_usage(usage, comp)
-            cost += comp.cost_usd
-            think, text = split_think(comp.text)
-            reasoning = comp.reasoning or think
-            failure = completion_failure(comp, text)
-            if failure:
-                attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
-                                        finish_reason_raw=comp.finish_reason_raw, failure=failure,
-                                        latency_s=round(comp.latency_s, 3)))
-                last_failure = failure
-                trace_hist.append((None, failure))
-                history.append(("", None))
-                continue
-            ev = self.job.evaluate(item, comp, text)
-            if self.judge_call is not None and ev.passed:
-                ev, jcomp = await self.job.judge(item, ev, self.judge_call)
-                if jcomp is not None:
-                    add_usage(usage, jcomp)
-                    cost += jcomp.cost_usd
-            attempts.append(Attempt(model=model, finish_reason=comp.finish_reason,
-                                    finish_reason_raw=comp.finish_reason_raw, score=ev.score,
-                                    failure=None if ev.passed else FAIL_BELOW_MIN, latency_s=round(comp.latency_s, 3)))
-            if ev.passed:
-                self._accept(item, ev, comp, reasoning, attempts, usage, cost, trace_hist)
+            accepted = await take_completion(p, comp, self.job, model, self.judge_call)
+            if accepted is not None:
+                ev, reasoning = accepted
+                self._accept(p, ev, reasoning, comp)
                 return
-            if best is None or ev.score > best[0].score:
-                best = (ev, comp)
-            last_failure = FAIL_BELOW_MIN
-            history.append((text, ev))
-            trace_hist.append((ev.score, ev.detail))
         if self.hard_stop:
             return
         if transport_failed:  # transport trouble never rejects an item: it stays pending
             self.left_pending += 1
             log.warning("item %s left pending after %d attempts failed in transport", item.id, self.cfg.max_attempts)
             return
-        self._reject(item, best, last_comp, last_failure, last_error, attempts, usage, cost)
+        self._reject(p, last_error)
 
     def _call_failed(self, item: WorkItem, e: ProviderError) -> bool:
         """A call of `item` failed for good. True: the item stays pending (transport trouble, or a
@@ -298,35 +265,34 @@ class Worker:
             log.warning("item %s left pending: %s", item.id, e)
         return True
 
-    def _accept(self, item: WorkItem, ev: Evaluation, comp: Completion, reasoning: str | None,
-                attempts: list[Attempt], usage: Usage, cost: float, trace_hist: list,
+    def _accept(self, p: ItemProgress, ev: Evaluation, reasoning: str | None, comp: Completion,
                 batch_id: str | None = None) -> None:
+        item, attempts = p.item, p.attempts
         synth = build_synth_trace(ev.synth_heading or item.group, self.job.describe(item), ev.rubric,
-                                  ev.score, trace_hist)
+                                  ev.score, p.trace_hist)
         rec = Accepted(
             id=item.id, job=item.job, prompt=item.prompt, system=item.system, synth_trace=synth,
             natural_trace=natural_trace(reasoning), score=ev.score, passed=True, rubric=ev.rubric,
             attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend,
-            finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=usage,
-            cost_usd=round(cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
+            finish_reason=comp.finish_reason, finish_reason_raw=comp.finish_reason_raw, usage=p.usage,
+            cost_usd=round(p.cost, 8), latency_s=round(comp.latency_s, 3), worker=self.worker_id,
             timestamp=utc_now(), attempt_log=attempts,
             final_usage=_usage_of(comp), batch_id=batch_id, **ev.fields,
         )
         self.dataset.append(encode_line(rec))
         self.done += 1
 
-    def _reject(self, item: WorkItem, best: tuple[Evaluation, Completion] | None, last: Completion | None,
-                failure: str, error: str | None, attempts: list[Attempt], usage: Usage, cost: float,
-                batch_id: str | None = None) -> None:
-        reason = FAIL_BELOW_MIN if best else failure
-        detail = best[0].detail if best else (error or failure)
-        final = best[1] if best else last
+    def _reject(self, p: ItemProgress, error: str | None = None, batch_id: str | None = None) -> None:
+        item, best, attempts = p.item, p.best, p.attempts
+        reason = FAIL_BELOW_MIN if best else p.last_failure
+        detail = best[0].detail if best else (error or p.last_failure)
+        final = best[1] if best else p.last_comp
         rec = Rejected(
             id=item.id, job=item.job, prompt=item.prompt, reason=reason,
             best_score=best[0].score if best else None,
             finish_reason=final.finish_reason if final else "error",
-            attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend, usage=usage,
-            cost_usd=round(cost, 8), worker=self.worker_id, timestamp=utc_now(), error=error,
+            attempts=len(attempts), model=self.bcfg.model, backend=self.record_backend, usage=p.usage,
+            cost_usd=round(p.cost, 8), worker=self.worker_id, timestamp=utc_now(), error=error,
             detail=detail, best_text=best[0].text if best else None, attempt_log=attempts,
             round=self.round, batch_id=batch_id, **{self.job.group_label: item.group},
         )
