@@ -6,11 +6,13 @@ command against a healthy server on the same port then finishes every item, none
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +101,29 @@ def test_connection_refused_then_healthy(tmp_path):
 @pytest.mark.parametrize("fault", ["404", "html"])
 def test_misbehaving_anthropic_server_then_healthy(tmp_path, fault):
     check_then_heal(tmp_path, free_port(), "anthropic", fault, "/v1/messages")
+
+
+def test_a_plain_web_server_on_the_port_then_healthy(tmp_path):
+    """A wrong port where Python's own http.server listens: it answers POST with 501 and an HTML
+    page. That is a wrong address, not an outage: the backend is down at once, not after give-up."""
+    port = free_port()
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", port), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    cfg = write_config(tmp_path, port, "openai")
+    try:
+        code, out, took = run_cli(cfg, tmp_path)
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert code == 3, out
+    assert took < BOUND_S, (took, out)
+    assert f"not_found 501 http://127.0.0.1:{port}/v1/chat/completions: " in out, out
+    assert "<" not in out and "Traceback" not in out
+    with sim(port):
+        code, out, _ = run_cli(cfg, tmp_path)
+    assert code == 0, out
+    acc, rej = assert_each_item_once(tmp_path / "runs" / "r")
+    assert len(acc) + len(rej) == 4
 
 
 @pytest.mark.parametrize("kind", ["anthropic", "openai"])

@@ -87,7 +87,9 @@ def body_text(body: Any, secret: str = "", limit: int = BODY_CHARS) -> str:
             p = _Text()
             try:
                 p.feed(text)
-                text = " ".join(p.parts)
+                parts = [t for t in (x.strip() for x in p.parts) if t]
+                # An error page's <title> is usually its <h1> again ("502 Bad Gateway" twice): say it once.
+                text = " ".join(t for i, t in enumerate(parts) if i == 0 or t != parts[i - 1])
             except Exception:  # a broken page still gets cut to size below
                 pass
         else:
@@ -148,7 +150,9 @@ def error_from_status(status: int, headers: Any, body: Any, secret: str = "", ur
         kind = FAIL_RATE_LIMITED
     elif status in (401, 403):
         kind = FAIL_AUTH
-    elif status == 404:
+    elif status in (404, 501):
+        # 501: the server does not implement POST there (a plain web server on that port, not an LLM
+        # API); like a wrong path, no retry can help.
         kind = FAIL_NOT_FOUND
     elif status in (408, 409):
         kind = FAIL_TIMEOUT if status == 408 else FAIL_SERVER  # conflicts are transient (the SDKs retry them)

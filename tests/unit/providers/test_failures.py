@@ -81,6 +81,10 @@ async def test_connection_refused_is_connect(kind):
 
 def test_status_classes_and_key_refused_by_a_proxy():
     assert error_from_status(404, {}, {"error": {"message": "model x"}}).kind == FAIL_NOT_FOUND
+    e = error_from_status(501, {}, "<!DOCTYPE HTML><html><head><title>Error response</title></head><body>"
+                          "<h1>Error response</h1><p>Error code: 501</p></body></html>")
+    assert e.kind == FAIL_NOT_FOUND and str(e) == "not_found 501: Error response Error code: 501"
+    assert error_from_status(502, {}, "bad gateway").kind == FAIL_SERVER
     assert error_from_status(400, {}, {"error": {"message": "No connected db."}}).kind == FAIL_AUTH
     assert error_from_status(400, {}, {"error": {"message": "prompt is too long"}}).kind == FAIL_BAD_REQUEST
     assert error_from_status(422, {}, None).kind == FAIL_BAD_REQUEST
