@@ -10,6 +10,17 @@ import argparse
 from dataclasses import dataclass
 
 
+def port_number(text: str) -> int:
+    """A TCP port flag: 0 (pick a free one) to 65535, refused by argparse as a usage error otherwise."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"{n} is not a port: use 0 (any free port) to 65535")
+    return n
+
+
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="run config: a TOML path, or a name (poetry, agentic, aba, demo) read from "
                                     "./configs/NAME.toml, else the packaged default (default: poetry; demo: demo)")
@@ -32,7 +43,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
                                                          "(half the price, results within 24 h); each backend's `batch`")
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost estimate; call no model")
     p.add_argument("--detach", action="store_true", help="start workers and return; they keep running")
-    p.add_argument("--metrics-port", type=int, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
+    p.add_argument("--metrics-port", type=port_number, help="headless: serve Prometheus /metrics on 127.0.0.1:N")
 
 
 def add_run_dir_flags(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from watcher.cli.options import add_run_dir_flags
+from watcher.cli.options import add_run_dir_flags, port_number
 from watcher.errors import EXIT_OK, EXIT_USAGE
 
 
@@ -25,7 +25,7 @@ class ServeCommand:
         add_run_dir_flags(parser)
         parser.add_argument("--host", default="127.0.0.1",
                             help="address to bind (default 127.0.0.1; any other needs --token)")
-        parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+        parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000; 0 picks a free one)")
         parser.add_argument("--token", default=None,
                             help="secret every request must carry (default: $WATCHER_SERVE_TOKEN)")
         parser.add_argument("--read-only", action="store_true", help="browser sessions cannot send commands")

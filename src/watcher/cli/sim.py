@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from watcher.cli.options import port_number
+
 
 class SimCommand:
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
+        parser.add_argument("--port", type=port_number, default=8765, help="port on 127.0.0.1 (default: 8765)")
         parser.add_argument("--latency", type=float, default=None, help="seconds per response (mean)")
         parser.add_argument("--rpm", type=int, default=None, help="enforced requests per minute (429 beyond)")
         parser.add_argument("--defect-rate", type=float, default=None, help="share of defective poems")

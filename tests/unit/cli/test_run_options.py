@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+import pytest
+
 from watcher.cli.launch import DEMO_NUM, resolve_run_config
-from watcher.cli.main import build_parser
+from watcher.cli.main import build_parser, main
 from watcher.cli.options import RunOptions, add_run_flags
 from watcher.config import PACKAGED_CONFIGS
 
@@ -46,3 +48,12 @@ def test_demo_of_a_full_size_config_gets_a_small_num():
     assert resolve_run_config(RunOptions(config=poetry), demo=True).poetry.num == DEMO_NUM
     assert resolve_run_config(RunOptions(config=poetry, num=5), demo=True).poetry.num == 5
     assert resolve_run_config(RunOptions(config=poetry), demo=False).poetry.num == 100
+
+
+@pytest.mark.parametrize("cmd", [["sim", "--port", "99999"], ["serve", "--port", "x"], ["--headless", "--metrics-port", "-1"]])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(cmd, capsys):
+    with pytest.raises(SystemExit) as ei:
+        main(cmd)
+    assert ei.value.code == 2
+    err = capsys.readouterr().err
+    assert "port" in err and "Traceback" not in err
