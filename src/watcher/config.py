@@ -185,7 +185,7 @@ class GateConfig(_Strict):
     @model_validator(mode="after")
     def _splits(self) -> GateConfig:
         if self.valid_share + self.test_share >= 1:
-            raise ValueError("valid_share + test_share must be below 1 (the rest is the training split)")
+            raise ValueError("valid_share + test_share must be below 1 (the rest is the training split); lower one of them")
         return self
 
 
@@ -233,11 +233,11 @@ class RunConfig(_Strict):
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
         if not self.backends:
-            raise ValueError("at least one [backends.NAME] table is needed")
+            raise ValueError("at least one [backends.NAME] table is needed; add one (`watcher init` writes examples)")
         order = self.backends_order or list(self.backends)
         for b in order:
             if b not in self.backends:
-                raise ValueError(f"backends_order names '{b}' but there is no [backends.{b}] table")
+                raise ValueError(f"backends_order names '{b}' but there is no [backends.{b}] table; name only configured backends")
         self.backends_order = order
         if self.backend != "mixed" and self.backend not in self.backends:
             raise ValueError(
@@ -245,9 +245,9 @@ class RunConfig(_Strict):
                 + ", ".join(self.backends)
             )
         if self.job == "agentic" and self.agentic is None:
-            raise ValueError("job = 'agentic' needs an [agentic] table with categories")
+            raise ValueError("job = 'agentic' needs an [agentic] table with categories; add one (see the packaged agentic config)")
         if self.job == "aba" and self.aba is None:
-            raise ValueError("job = 'aba' needs an [aba] table with variants")
+            raise ValueError("job = 'aba' needs an [aba] table with variants; add one (see the packaged aba config)")
         return self
 
     @property
@@ -283,18 +283,25 @@ def _fix_hint(loc: tuple[Any, ...], msg: str, err_type: str) -> str:
         return msg.replace("Input should be", "use")
     if msg.startswith("Input should be"):
         return msg.replace("Input should be", "use a value that is", 1)
-    if msg.startswith("Value error, "):
-        return msg.removeprefix("Value error, ")
     return msg
 
 
 def format_validation_error(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            # Our validators write "what is wrong; what to do": the second half is the fix.
+            what, _, fix = msg.removeprefix("Value error, ").partition("; ")
+        else:
+            what, fix = msg, _fix_hint(e["loc"], msg, e["type"])
+        if not e["loc"]:  # a check across fields names them itself
+            lines.append(f"{source}: {what}" + (f"; fix: {fix}" if fix else ""))
+            continue
+        field = ".".join(str(p) for p in e["loc"])
         got = e.get("input")
         got_s = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
-        lines.append(f"{source}: field '{field}'{got_s}: {e['msg']}; fix: {_fix_hint(e['loc'], e['msg'], e['type'])}")
+        lines.append(f"{source}: field '{field}'{got_s}: {what}" + (f"; fix: {fix}" if fix else ""))
     return "\n".join(lines)
 
 
