@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import EXIT_DISK_FULL, EXIT_USAGE
+from watcher.gate.verdict import read_gate_verdict
 from watcher.monitor.format import fmt_clock
 from watcher.monitor.tail import FileTailer
 from watcher.monitor.terminal import Bar, progress_bar
@@ -83,12 +84,10 @@ def run_train_cli(args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     run_dir = find_run_dir(args)
     ensure_gate_export(run_dir)
-    report = read_json(RunPaths(run_dir).gate_report, {}) or {}
-    if report.get("passed") is False:
+    caution = read_gate_verdict(run_dir).caution()
+    if caution:
         # Train anyway (the export holds only records that passed every record check), but say so.
-        why = "; ".join(report.get("reasons") or []) or "see gate/report.json"
-        print(f"[train] warning: the gate FAILED for this run ({why}); training on its export anyway",
-              flush=True)
+        print(f"[train] warning: {caution}; training on its export anyway", flush=True)
     cfg = load_train_config(getattr(args, "config", None), run_dir)
 
     live: list[Bar] = []  # the live bar while there is one

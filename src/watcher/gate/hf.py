@@ -76,6 +76,10 @@ def build_hf_folder(run_dir: Path, out: Path, license_id: str = "other") -> dict
     report = read_json(paths.gate_report)
     if not report or not report.get("exported"):
         raise ConfigError(f"run {run_dir.name} has no gate export; fix: run `watcher gate --run {run_dir.name}` first")
+    if not sum(report["exported"].values()):
+        raise ConfigError(f"run {run_dir.name}: the gate kept no records ({report.get('kept', 0)} of "
+                          f"{report.get('total', 0)}), so there is nothing to export; fix: generate data first "
+                          "(the run's own command continues it), then `watcher gate`")
     cfg = load_run_config(run_dir)
     gfield = GROUP_FIELD[cfg.job]
     if out.exists() and any(out.iterdir()):

@@ -29,6 +29,15 @@ class GateVerdict:
             return "--"
         return "STALE" if self.stale else "PASSED" if self.passed else "FAILED"
 
+    def caution(self) -> str | None:
+        """What a command that uses the export (train, export) says first; None when it is current
+        and passed."""
+        if self.passed is False:
+            return f"the gate FAILED for this run ({'; '.join(self.reasons) or 'see gate/report.json'})"
+        if self.stale:
+            return "the dataset has records the gate has not seen (run `watcher gate` again to include them)"
+        return None
+
     @property
     def safe_to_train(self) -> bool:
         """Training on this export needs no question: the gate passed on the data as it is now."""

@@ -18,10 +18,10 @@ from watcher.run.records import Accepted, Usage, encode_line, item_id
 WORDS = [f"{a}{b}" for a in ("mor", "tel", "van", "sil", "kor") for b in ("a", "en", "ish", "o")]
 
 
-def make_gated_run(tmp_path: Path, n: int = 30) -> Path:
+def make_gated_run(tmp_path: Path, n: int = 30, target: int | None = None) -> Path:
     cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml")
     data = apply_overrides(cfg.model_dump(mode="json", exclude_none=True),
-                           {"poetry.forms": ["Haiku"], "poetry.num": n})
+                           {"poetry.forms": ["Haiku"], "poetry.num": target or n})
     runs = tmp_path / "runs"
     run = runs / "hfrun"
     run.mkdir(parents=True)
@@ -40,7 +40,7 @@ def make_gated_run(tmp_path: Path, n: int = 30) -> Path:
             poem="\n".join(" ".join(rng.choice(WORDS) for _ in range(5)) for _ in range(3)))))
     (run / "dataset.jsonl").write_bytes(b"".join(lines))
     rep = run_gate(run)
-    assert rep.kept == n
+    assert rep.kept == n and rep.passed == (target is None)
     return run
 
 
@@ -135,3 +135,23 @@ def test_push_without_token_or_network_is_one_line(tmp_path: Path, monkeypatch: 
     assert main(["push", "me/poems", "--run-dir", str(run)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "ConnectionError" in err and "hf_secret_token" not in err
+
+
+def test_export_of_an_empty_or_failed_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An export that kept nothing is refused (an empty dataset folder helps nobody, and `push` would
+    upload it); a failed gate's export goes out with a warning, as `watcher train` gives one."""
+    run = make_gated_run(tmp_path, n=4)
+    (run / "dataset.jsonl").write_bytes(b"")
+    run_gate(run)
+    capsys.readouterr()
+    assert main(["export", "--run-dir", str(run), "--hf", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "kept no records" in err and not (tmp_path / "empty").exists()
+    run2 = make_gated_run(tmp_path / "b", n=4, target=10)  # 4 Haiku of the 10 planned: balance fails
+    assert main(["export", "--run-dir", str(run2), "--hf", str(tmp_path / "few")]) == 0
+    assert "warning: the gate FAILED for this run (balance" in capsys.readouterr().err
+    run3 = make_gated_run(tmp_path / "c", n=4)
+    t = (run3 / "gate" / "report.json").stat().st_mtime
+    os.utime(run3 / "dataset.jsonl", (t + 5, t + 5))  # the run went on after its gate
+    assert main(["export", "--run-dir", str(run3), "--hf", str(tmp_path / "stale")]) == 0
+    assert "warning: the dataset has records the gate has not seen" in capsys.readouterr().err
