@@ -1,4 +1,5 @@
-"""Shared fixtures: the simulated provider on 127.0.0.1 and small run configs that point at it."""
+"""Shared fixtures: the simulated provider on 127.0.0.1, small run configs that point at it, and a real
+mlx_lm.server on the tiny offline model."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 from typing import Any
 
 import pytest
-from helpers import SIM_KEY
+from helpers import SIM_KEY, start_mlx_server, stop_process
 
 os.environ.setdefault("MLX_DISABLE_COMPILE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,3 +61,16 @@ def tiny_model(tmp_path_factory):
     base = tmp_path_factory.mktemp("tiny")
     gate = make_tiny_export(base / "texts")
     return make_tiny_model(base / "model", export_texts(gate))
+
+
+@pytest.fixture(scope="module")
+def mlx_server(tmp_path_factory):
+    """A real mlx_lm.server on the tiny offline model, shared by a test module: (base URL ending in /v1,
+    model dir). Its answers are noise: every poem is rejected, mostly cut at max_tokens."""
+    pytest.importorskip("mlx_lm")
+    from watcher.train.tinymodel import make_tiny_model
+
+    model = make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+    proc, url = start_mlx_server(model)
+    yield url, model
+    stop_process(proc)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import tomli_w
 
 from watcher.config import load_config
@@ -169,3 +173,46 @@ def tiny_chat_tokenizer(texts: list[str]) -> Any:
                 " {{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
                                    pad_token="<pad>", chat_template=template)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a server the test started; kill it when it does not go within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def wait_ready(url: str, proc: subprocess.Popen, what: str, timeout: float = 120.0) -> None:
+    """Poll `url` until it answers 200; fail the test (and stop `proc`) when `proc` dies or time runs out."""
+    def up() -> bool:
+        if proc.poll() is not None:
+            return True
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            return False
+
+    if not wait_for(up, timeout, 0.2) or proc.poll() is not None:
+        stop_process(proc)
+        pytest.fail(f"{what} did not start (exit {proc.returncode})")
+
+
+def start_mlx_server(model: Path) -> tuple[subprocess.Popen, str]:
+    """A real `mlx_lm server` on `model`, on a free loopback port: (process, base URL ending in /v1)."""
+    port = free_port()
+    env = {**os.environ, "MLX_DISABLE_COMPILE": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mlx_lm", "server", "--model", str(model), "--port", str(port)],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_ready(f"{url}/models", proc, "mlx_lm.server")
+    return proc, url

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 import tomli_w
@@ -22,36 +19,6 @@ pytest.importorskip("mlx_lm")
 pytestmark = pytest.mark.slow
 
 ENV = {**os.environ, "MLX_DISABLE_COMPILE": "1", "HF_HUB_OFFLINE": "1", "LOCAL_API_KEY": "unused"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def mlx_server(tmp_path_factory):
-    from watcher.train.tinymodel import make_tiny_model
-
-    model = make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mlx_lm", "server", "--model", str(model), "--port", str(port)],
-                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("mlx_lm.server did not start")
-            time.sleep(0.3)
-    yield url, model
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def cli(*args: str, cwd, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -36,6 +36,9 @@ DETERMINISTIC = frozenset({FAIL_AUTH, FAIL_NOT_FOUND, FAIL_BAD_REQUEST, FAIL_BAD
 # A proxy (LiteLLM and others) that refuses the key often answers 400 and says so in the body.
 _KEY_REFUSED = re.compile(r"api[ _-]?key|invalid key|unauthori[sz]ed|authenticat|no connected db|"
                           r"virtual key|permission denied", re.I)
+# ... and one that does not know the model answers 400 where a server would say 404 (LiteLLM:
+# "Invalid model name passed in model=x", OpenRouter: "x is not a valid model ID").
+_MODEL_UNKNOWN = re.compile(r"invalid model name|not a valid model|model[_ ]not[_ ]found", re.I)
 
 
 def safe_url(url: Any) -> str:
@@ -160,6 +163,8 @@ def error_from_status(status: int, headers: Any, body: Any, secret: str = "", ur
         kind = FAIL_SERVER
     elif status == 400 and _KEY_REFUSED.search(msg):
         kind = FAIL_AUTH
+    elif status == 400 and _MODEL_UNKNOWN.search(msg):
+        kind = FAIL_NOT_FOUND
     elif 400 <= status < 500:
         kind = FAIL_BAD_REQUEST
     else:

@@ -87,6 +87,11 @@ def test_status_classes_and_key_refused_by_a_proxy():
     assert error_from_status(502, {}, "bad gateway").kind == FAIL_SERVER
     assert error_from_status(400, {}, {"error": {"message": "No connected db."}}).kind == FAIL_AUTH
     assert error_from_status(400, {}, {"error": {"message": "prompt is too long"}}).kind == FAIL_BAD_REQUEST
+    # LiteLLM's proxy (1.108.7, /v1/messages) on a model it does not serve: a wrong model, not a bad request.
+    litellm = ('{"type":"error","error":{"type":"invalid_request_error","message":"anthropic_messages: Invalid '
+               'model name passed in model=nope. Call `/v1/models` to view available models for your key."}}')
+    e = error_from_status(400, {}, litellm, url="http://127.0.0.1:4000/v1/messages")
+    assert e.kind == FAIL_NOT_FOUND and str(e).startswith("not_found 400 http://127.0.0.1:4000/v1/messages: ")
     assert error_from_status(422, {}, None).kind == FAIL_BAD_REQUEST
     e = error_from_status(503, {}, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                           url="https://u:p@host:8443/v1/chat/completions?key=secret")
