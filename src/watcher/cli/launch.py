@@ -174,7 +174,10 @@ def run_main(opts: RunOptions, demo: bool = False, pace: str | None = None) -> i
             for c in changes:
                 print(f"  changed since last start: {c}", file=out)
         from watcher.generate.budget import projected_warning
+        from watcher.providers.http import backend_warnings
 
+        for warning in backend_warnings(cfg):
+            print(f"watcher: warning: {warning}", file=sys.stderr)
         warning = projected_warning(RunPaths(run_dir, cfg.output), cfg)
         if warning:
             print(f"watcher: {warning}", file=sys.stderr)

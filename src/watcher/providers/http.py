@@ -1,11 +1,12 @@
-"""The HTTP client the SDKs are given: separate connect and read timeouts, a pool sized to concurrency."""
+"""What the SDKs are given: an HTTP client with separate connect and read timeouts and a pool sized to
+concurrency, and the base_url as each SDK wants it."""
 
 from __future__ import annotations
 
 from types import ModuleType
 from typing import Any
 
-from watcher.config import BackendConfig
+from watcher.config import BackendConfig, RunConfig
 
 # Each SDK brings its own httpx flavour (httpx or httpx2) and refuses the other's objects, so the
 # timeout and the limits are made with the classes the SDK module itself exports.
@@ -38,3 +39,16 @@ def anthropic_base_url(url: str | None) -> tuple[str | None, str | None]:
         return fixed, (f"base_url {url} ends in /v1; the Anthropic SDK adds /v1/messages itself, "
                        f"so watcher uses {fixed} (fix: drop the /v1 from base_url)")
     return url, None
+
+
+def backend_warnings(cfg: RunConfig) -> list[str]:
+    """What a run's start should say about its backends' settings before any worker meets them (the
+    worker's log has it too, where a headless user would never look)."""
+    out = []
+    for name in cfg.active_backends():
+        b = cfg.backends[name]
+        if b.kind == "anthropic":
+            _, warning = anthropic_base_url(b.base_url)
+            if warning:
+                out.append(f"backend {name}: {warning}")
+    return out

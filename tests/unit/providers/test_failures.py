@@ -13,7 +13,7 @@ from watcher.providers.base import ProviderError, Request
 from watcher.providers.breaker import DOWN, OPEN, BackendDown, Breaker, CallStopped
 from watcher.providers.client import make_client
 from watcher.providers.failures import body_text, error_from_status, safe_url
-from watcher.providers.http import anthropic_base_url
+from watcher.providers.http import anthropic_base_url, backend_warnings
 from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
@@ -103,6 +103,16 @@ def test_safe_url_body_text_and_anthropic_v1():
     assert len(body_text("x" * 1000)) == 200
     assert anthropic_base_url("http://h:4000/v1/")[0] == "http://h:4000"
     assert anthropic_base_url("http://h:4000")[1] is None
+
+
+def test_a_v1_anthropic_base_url_is_said_at_the_start_of_a_run():
+    from watcher.config import PACKAGED_CONFIGS, load_config
+
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml", {"backends.claude.base_url": "http://h:4000/v1"})
+    (w,) = backend_warnings(cfg)
+    assert w.startswith("backend claude: base_url http://h:4000/v1 ends in /v1") and "http://h:4000 " in w
+    cfg, _ = load_config(PACKAGED_CONFIGS / "poetry.toml", {"backends.claude.base_url": "http://h:4000"})
+    assert backend_warnings(cfg) == []
 
 
 async def test_anthropic_base_url_ending_in_v1_is_normalised(make_sim):
