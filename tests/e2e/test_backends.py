@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.server
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from helpers import assert_each_item_once, read_lines
+from helpers import assert_each_item_once, free_port, read_lines
 
 from watcher.run.paths import RunPaths
 from watcher.simulator.config import SimConfig
@@ -31,11 +30,6 @@ KEY = "sim-key"
 # breaker opens, then give_up_after_s (3) of probing: ~10 s, plus process start-up on a busy machine.
 BOUND_S = 45.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp: Path, port: int, kind: str = "openai", num: int = 4, **poetry: str) -> Path:

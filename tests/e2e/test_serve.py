@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import tomli_w
-from helpers import SIM_KEY, make_run, read_lines, sim_config_dict, wait_for
+from helpers import SIM_KEY, free_port, make_run, read_lines, sim_config_dict, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from watcher.errors import EXIT_USAGE
@@ -32,11 +31,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ANSI = re.compile(r"\x1b(\[[0-9;?<=>$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][A-Za-z0-9]|.)")
 TOKEN = "s3cret-token-for-tests-0123456789"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
+from helpers import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from watcher.errors import ConfigError
@@ -130,11 +129,6 @@ class FakeSup:
     def pause(self) -> None:
         self.paused = True
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_tap_keeps_the_last_snapshot_and_passes_commands_through(tmp_path):
