@@ -66,18 +66,17 @@ def format_report(rep: GateReport) -> str:
 
 def run_gate_cli(args: argparse.Namespace) -> int:
     """`watcher gate [--run NAME] [--config FILE] [--json]`: 0 pass, 1 fail; ConfigError → 2."""
-    override = load_config(args.config)[0] if getattr(args, "config", None) else None
-    run_dir = select_run(getattr(args, "run", None), getattr(args, "run_dir", None),
-                         runs_root(override, getattr(args, "runs_dir", None)))
+    override = load_config(args.config)[0] if args.config else None
+    run_dir = select_run(args.run, args.run_dir, runs_root(override, args.runs_dir))
     cfg = load_run_config(run_dir)
     if override is not None:
         # --config supplies the [gate] table only; the job and its targets stay the run's own.
         cfg = cfg.model_copy(update={"gate": override.gate})
-    root = runs_root(override, getattr(args, "runs_dir", None))
+    root = runs_root(override, args.runs_dir)
     # Earlier runs by name under the runs folder, or by the path of a run directory.
     against = [open_run_dir(a) if "/" in a else find_run(check_run_name(a), root)
-               for a in getattr(args, "against", None) or []]
-    as_json = getattr(args, "json", False)
+               for a in args.against or []]
+    as_json = args.json
     # On a terminal a bar follows the scan of a large dataset; JSON and piped output stay as they were.
     with progress_bar("gate", None, counts=False) if not as_json else nullcontext(None) as bar:
         rep = run_gate(run_dir, cfg, against=against, progress=bar.update if bar is not None else None)

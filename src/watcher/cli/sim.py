@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from watcher.cli.options import port_number
+from watcher.errors import EXIT_USAGE
 
 
 class SimCommand:
@@ -19,6 +22,15 @@ class SimCommand:
         parser.add_argument("--api-key", default=None, help="key the simulator accepts (default: sim-key)")
 
     def run(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-        from watcher.simulator.server import run_sim_cli
+        from watcher.simulator.config import SimConfig, parse_fault_args
+        from watcher.simulator.server import serve_until_stopped
 
-        return run_sim_cli(args)
+        given = {"latency_s": args.latency, "rpm": args.rpm, "defect_rate": args.defect_rate,
+                 "api_key": args.api_key or None, "context_tokens": args.context_tokens or None}
+        kw: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        try:
+            kw.update(parse_fault_args(args.fault))
+        except ValueError as e:
+            print(f"watcher sim: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        return serve_until_stopped(SimConfig(**kw), args.port)

@@ -27,11 +27,9 @@ from watcher.train.state import TrainingState, metrics_records, read_training_st
 
 def find_run_dir(args: argparse.Namespace) -> Path:
     """`--run-dir PATH`, or `--run NAME` under the runs folder, the newest run when neither is given."""
-    run_dir = getattr(args, "run_dir", None)
-    if run_dir and (Path(run_dir) / "gate").is_dir():  # training needs only the gate's export
-        return Path(run_dir)
-    return select_run(getattr(args, "run", None), getattr(args, "run_dir", None),
-                      runs_root(None, getattr(args, "runs_dir", None)))
+    if args.run_dir and (Path(args.run_dir) / "gate").is_dir():  # training needs only the gate's export
+        return Path(args.run_dir)
+    return select_run(args.run, args.run_dir, runs_root(None, args.runs_dir))
 
 
 def format_progress(rec: dict[str, Any], snap: TrainingState | None) -> str:
@@ -81,14 +79,14 @@ def follow_training(run_dir: Path, proc: subprocess.Popen[bytes] | None,
 
 def run_train_cli(args: argparse.Namespace) -> int:
     """`watcher train [--run NAME] [--config FILE] [--headless] [--json]`."""
-    as_json = bool(getattr(args, "json", False))
+    as_json = bool(args.json)
     run_dir = find_run_dir(args)
     ensure_gate_export(run_dir)
     caution = read_gate_verdict(run_dir).caution()
     if caution:
         # Train anyway (the export holds only records that passed every record check), but say so.
         print(f"[train] warning: {caution}; training on its export anyway", flush=True)
-    cfg = load_train_config(getattr(args, "config", None), run_dir)
+    cfg = load_train_config(args.config, run_dir)
 
     live: list[Bar] = []  # the live bar while there is one
 

@@ -15,7 +15,6 @@ truncate (cut text, finish_reason length / stop_reason max_tokens), empty (empty
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import signal
@@ -31,7 +30,7 @@ from typing import Any
 from watcher.providers.base import SIM_META_HEADER
 from watcher.simulator import batch_routes, protocols
 from watcher.simulator.batches import BatchStore
-from watcher.simulator.config import SimConfig, parse_fault_args
+from watcher.simulator.config import SimConfig
 from watcher.simulator.dispatch import parse_meta, respond
 from watcher.simulator.faults import Faults, retry_headers
 from watcher.simulator.misbehave import MISBEHAVIOURS, misbehave
@@ -358,26 +357,9 @@ class SimServer:
             return self._seq
 
 
-def run_sim_cli(args: argparse.Namespace) -> int:
-    """`watcher sim`: serve until Ctrl-C, then print the counters."""
-    kw: dict[str, Any] = {}
-    if getattr(args, "latency", None) is not None:
-        kw["latency_s"] = args.latency
-    if getattr(args, "rpm", None) is not None:
-        kw["rpm"] = args.rpm
-    if getattr(args, "defect_rate", None) is not None:
-        kw["defect_rate"] = args.defect_rate
-    if getattr(args, "api_key", None):
-        kw["api_key"] = args.api_key
-    if getattr(args, "context_tokens", None):
-        kw["context_tokens"] = args.context_tokens
-    try:
-        kw.update(parse_fault_args(list(getattr(args, "fault", None) or [])))
-    except ValueError as e:
-        print(f"watcher sim: {e}", file=sys.stderr)
-        return 2
-    cfg = SimConfig(**kw)
-    server = SimServer(cfg, port=int(getattr(args, "port", 0) or 0))
+def serve_until_stopped(cfg: SimConfig, port: int) -> int:
+    """`watcher sim`: serve on 127.0.0.1:port until Ctrl-C or SIGTERM, then print the counters."""
+    server = SimServer(cfg, port=port)
     try:
         server.start()
     except OSError as e:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import threading
@@ -14,12 +13,13 @@ import httpx
 import openai
 import pytest
 
+from watcher.cli.main import main
 from watcher.providers.base import SIM_META_HEADER
 from watcher.simulator import dispatch
 from watcher.simulator import poetry as sp
 from watcher.simulator.config import SimConfig, parse_fault_args
 from watcher.simulator.reply import SimReply, SimRequest
-from watcher.simulator.server import SimServer, run_sim_cli
+from watcher.simulator.server import SimServer
 
 KEY = "sim-key"
 OA_BODY = {"model": "sim-model", "max_tokens": 300,
@@ -175,8 +175,7 @@ def test_parse_fault_args_and_cli_errors(capsys):
     for bad in (["teapot=0.1"], ["500"], ["500=x"], ["500=2"]):
         with pytest.raises(ValueError):
             parse_fault_args(bad)
-    args = argparse.Namespace(port=0, latency=None, rpm=None, defect_rate=None, fault=["bogus=1"], api_key=None)
-    assert run_sim_cli(args) == 2
+    assert main(["sim", "--port", "0", "--fault", "bogus=1"]) == 2
     assert "bogus" in capsys.readouterr().err
 
 
