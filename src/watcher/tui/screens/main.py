@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tab, Tabs
+from textual.widgets import Static, Tab, Tabs
 
 from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
@@ -33,6 +33,7 @@ from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
 from watcher.tui.widgets.filter import FilterInput
 from watcher.tui.widgets.finish import FinishView, finish_header
+from watcher.tui.widgets.footer import KeysFooter
 from watcher.tui.widgets.groups import GroupsPanel
 from watcher.tui.widgets.header import RunHeader
 from watcher.tui.widgets.workers import WORKER_COLS, WorkersView
@@ -113,7 +114,7 @@ class MainScreen(Screen[None]):
         yield feed
         yield FilterInput(placeholder="filter the feed: form, model, word… (enter keeps it, esc clears)",
                           id="feed-filter")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False  # tab keeps moving focus between feed and workers
@@ -124,7 +125,7 @@ class MainScreen(Screen[None]):
 
     def on_resize(self) -> None:
         # A narrow footer drops its padding so every key hint still fits in 80 columns.
-        footer = self.query_one(Footer)
+        footer = self.query_one(KeysFooter)
         footer.compact = self.size.width < 110
         footer.show_command_palette = self.size.width >= 110  # ctrl+p still works; the help lists it
 
