@@ -36,7 +36,7 @@ from watcher.tui.widgets.finish import FinishView, finish_header
 from watcher.tui.widgets.footer import KeysFooter
 from watcher.tui.widgets.groups import GroupsPanel
 from watcher.tui.widgets.header import RunHeader
-from watcher.tui.widgets.workers import WORKER_COLS, WorkersView
+from watcher.tui.widgets.workers import WorkersView, worker_cols
 
 if TYPE_CHECKING:
     from watcher.tui.app import WatcherApp
@@ -106,7 +106,7 @@ class MainScreen(Screen[None]):
                     yield FailuresView(id="failures")
         with Vertical(id="workers-box", classes="panel tabbed") as box:
             box.border_title = "workers"
-            yield Static(WORKER_COLS, id="workers-head", classes="thead")
+            yield Static(worker_cols(), id="workers-head", classes="thead")
             yield WorkersView(id="workers")
         yield BatchesPanel(id="batches-box", classes="panel tabbed")
         feed = FeedView(id="feed", classes="panel")
@@ -169,7 +169,15 @@ class MainScreen(Screen[None]):
         if finish.apply(s):
             self.query_one("#finish-head", Static).update(finish_header(finish.with_other))
         self.query_one(FailuresView).apply(s)
-        self.query_one(WorkersView).apply(s)
+        narrow = self.has_class("-narrow")
+        workers = self.query_one(WorkersView)
+        if workers.compact != narrow:
+            self.query_one("#workers-head", Static).update(worker_cols(narrow))
+        workers.apply(s, compact=narrow)
+        # Narrow, the last error column has little room: the selected worker's is shown whole below.
+        problem = workers.selected_problem if narrow else None
+        self.query_one("#workers-box").border_subtitle = \
+            f"worker {workers.selected_id}: {problem}" if problem is not None else ""
         paths = getattr(self.wapp.control, "paths", None)
         panel = self.query_one(BatchesPanel)
         panel.apply(getattr(paths, "batches", None))
