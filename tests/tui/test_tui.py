@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
 from pilot_helpers import settle, start, text
+from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
 from watcher.monitor.format import feed_line
@@ -60,6 +61,28 @@ async def test_small_terminal_keeps_progress_eta_and_keys() -> None:
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
         assert "v ▸ forms  finish_reason  failures  workers" in lines[2]  # the other panels are behind tabs
         assert not app.query_one("#finish-box").display and not app.query_one("#workers-box").display
+
+
+@pytest.mark.parametrize("size", [BIG, (80, 24)])
+async def test_an_unchanged_snapshot_repaints_nothing(size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle CPU: at 4 Hz the same numbers must not repaint any widget."""
+    app = WatcherApp(FakeControl())
+    async with app.run_test(size=size) as pilot:
+        await start(pilot)
+        snap = app.last_snapshot
+        assert snap is not None
+        refreshed: list[str] = []
+        orig = Widget.refresh
+
+        def spy(self: Widget, *a: object, **kw: object) -> object:
+            refreshed.append(f"{type(self).__name__}#{self.id}")
+            return orig(self, *a, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        for _ in range(3):
+            app.apply_snapshot(snap)
+            await pilot.pause()
+        assert refreshed == []
 
 
 async def test_snapshot_error_is_shown_not_raised() -> None:

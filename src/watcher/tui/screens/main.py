@@ -176,8 +176,10 @@ class MainScreen(Screen[None]):
         workers.apply(s, compact=narrow)
         # Narrow, the last error column has little room: the selected worker's is shown whole below.
         problem = workers.selected_problem if narrow else None
-        self.query_one("#workers-box").border_subtitle = \
-            f"worker {workers.selected_id}: {problem}" if problem is not None else ""
+        subtitle = f"worker {workers.selected_id}: {problem}" if problem is not None else None
+        box = self.query_one("#workers-box")
+        if box.border_subtitle != subtitle:  # setting it repaints the box, same text or not
+            box.border_subtitle = subtitle
         paths = getattr(self.wapp.control, "paths", None)
         panel = self.query_one(BatchesPanel)
         panel.apply(getattr(paths, "batches", None))
