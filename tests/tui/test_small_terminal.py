@@ -45,6 +45,21 @@ async def test_every_panel_shows_at_once_on_a_big_screen_and_v_is_not_offered() 
         assert app.screen.check_action("next_panel", ()) is False
 
 
+async def test_workers_last_error_is_readable_at_80x24() -> None:
+    app = WatcherApp(FakeControl())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await pilot.press("v", "v", "v")  # the workers tab
+        await settle(pilot)
+        t = text(app)
+        assert "last error" in t and " pid " not in t  # the pid makes room for the error column
+        assert "worker 0: 429 Retry-After 2s (27s ago)" in t  # the selected worker's, whole, on the box
+    async with WatcherApp(FakeControl()).run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        t = text(pilot.app)
+        assert " pid " in t and "429 Retry-After 2s (27s ago)" in t and "worker 0:" not in t
+
+
 async def test_train_chart_keeps_its_height_beside_the_evaluation_at_80x24() -> None:
     app = WatcherApp(FakeControl(training=TRAINING_STATE))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,6 +7,8 @@ from dataclasses import replace
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
 from pilot_helpers import settle, start, text
+from textual.widget import Widget
+from textual.widgets._footer import FooterKey
 
 from watcher.monitor.format import feed_line
 from watcher.tui.app import WatcherApp
@@ -18,6 +20,7 @@ from watcher.tui.screens.main import MainScreen
 from watcher.tui.screens.quit import QuitScreen
 from watcher.tui.screens.train import TrainScreen
 from watcher.tui.widgets.feed import FeedView
+from watcher.tui.widgets.footer import KeysFooter
 from watcher.tui.widgets.loss_chart import LossChart
 from watcher.tui.widgets.workers import WorkersView
 
@@ -58,6 +61,28 @@ async def test_small_terminal_keeps_progress_eta_and_keys() -> None:
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
         assert "v ▸ forms  finish_reason  failures  workers" in lines[2]  # the other panels are behind tabs
         assert not app.query_one("#finish-box").display and not app.query_one("#workers-box").display
+
+
+@pytest.mark.parametrize("size", [BIG, (80, 24)])
+async def test_an_unchanged_snapshot_repaints_nothing(size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle CPU: at 4 Hz the same numbers must not repaint any widget."""
+    app = WatcherApp(FakeControl())
+    async with app.run_test(size=size) as pilot:
+        await start(pilot)
+        snap = app.last_snapshot
+        assert snap is not None
+        refreshed: list[str] = []
+        orig = Widget.refresh
+
+        def spy(self: Widget, *a: object, **kw: object) -> object:
+            refreshed.append(f"{type(self).__name__}#{self.id}")
+            return orig(self, *a, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        for _ in range(3):
+            app.apply_snapshot(snap)
+            await pilot.pause()
+        assert refreshed == []
 
 
 async def test_snapshot_error_is_shown_not_raised() -> None:
@@ -109,6 +134,27 @@ async def test_pause_and_resume_switch_the_binding() -> None:
         assert fake.called("pause") == 1 and fake.called("resume") == 1
         footer = text(app).splitlines()[-1]
         assert "p Pause" in footer and "r Resume" not in footer
+
+
+async def test_footer_is_rebuilt_only_when_its_keys_change() -> None:
+    app = WatcherApp(FakeControl())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        footer = app.query_one(KeysFooter)
+        keys = list(footer.query(FooterKey))
+        assert "palette" not in text(app).splitlines()[-1]  # no room at 80 columns
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert list(footer.query(FooterKey)) == keys  # the same keys: the same widgets, not rebuilt
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert "palette" in text(app).splitlines()[-1]  # shown once there is room
+        await pilot.press("p")
+        await settle(pilot)
+        assert "r Resume" in text(app).splitlines()[-1]
 
 
 async def test_add_and_remove_worker() -> None:

@@ -7,11 +7,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from watcher.tui.screens.modal import DimmedModal
 
-class CancelBatchesScreen(ModalScreen[str | None]):
+
+class CancelBatchesScreen(DimmedModal[str | None]):
     """"cancel" (cancel them), "keep" (leave them in flight) or None (back to the run)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

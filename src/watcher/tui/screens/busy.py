@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
+
+from watcher.tui.screens.modal import DimmedModal
 
 if TYPE_CHECKING:
     pass
 
 
-class BusyScreen(ModalScreen[None]):
+class BusyScreen(DimmedModal[None]):
     """Shown while the app stops or detaches the workers before exiting."""
 
     def __init__(self, message: str) -> None:

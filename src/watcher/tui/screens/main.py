@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tab, Tabs
+from textual.widgets import Static, Tab, Tabs
 
 from watcher.gate.verdict import GateVerdict
 from watcher.monitor.snapshot import Snapshot
@@ -33,9 +33,10 @@ from watcher.tui.widgets.failures import FailuresView
 from watcher.tui.widgets.feed import FeedView
 from watcher.tui.widgets.filter import FilterInput
 from watcher.tui.widgets.finish import FinishView, finish_header
+from watcher.tui.widgets.footer import KeysFooter
 from watcher.tui.widgets.groups import GroupsPanel
 from watcher.tui.widgets.header import RunHeader
-from watcher.tui.widgets.workers import WORKER_COLS, WorkersView
+from watcher.tui.widgets.workers import WorkersView, worker_cols
 
 if TYPE_CHECKING:
     from watcher.tui.app import WatcherApp
@@ -105,7 +106,7 @@ class MainScreen(Screen[None]):
                     yield FailuresView(id="failures")
         with Vertical(id="workers-box", classes="panel tabbed") as box:
             box.border_title = "workers"
-            yield Static(WORKER_COLS, id="workers-head", classes="thead")
+            yield Static(worker_cols(), id="workers-head", classes="thead")
             yield WorkersView(id="workers")
         yield BatchesPanel(id="batches-box", classes="panel tabbed")
         feed = FeedView(id="feed", classes="panel")
@@ -113,7 +114,7 @@ class MainScreen(Screen[None]):
         yield feed
         yield FilterInput(placeholder="filter the feed: form, model, word… (enter keeps it, esc clears)",
                           id="feed-filter")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False  # tab keeps moving focus between feed and workers
@@ -124,7 +125,7 @@ class MainScreen(Screen[None]):
 
     def on_resize(self) -> None:
         # A narrow footer drops its padding so every key hint still fits in 80 columns.
-        footer = self.query_one(Footer)
+        footer = self.query_one(KeysFooter)
         footer.compact = self.size.width < 110
         footer.show_command_palette = self.size.width >= 110  # ctrl+p still works; the help lists it
 
@@ -168,7 +169,17 @@ class MainScreen(Screen[None]):
         if finish.apply(s):
             self.query_one("#finish-head", Static).update(finish_header(finish.with_other))
         self.query_one(FailuresView).apply(s)
-        self.query_one(WorkersView).apply(s)
+        narrow = self.has_class("-narrow")
+        workers = self.query_one(WorkersView)
+        if workers.compact != narrow:
+            self.query_one("#workers-head", Static).update(worker_cols(narrow))
+        workers.apply(s, compact=narrow)
+        # Narrow, the last error column has little room: the selected worker's is shown whole below.
+        problem = workers.selected_problem if narrow else None
+        subtitle = f"worker {workers.selected_id}: {problem}" if problem is not None else None
+        box = self.query_one("#workers-box")
+        if box.border_subtitle != subtitle:  # setting it repaints the box, same text or not
+            box.border_subtitle = subtitle
         paths = getattr(self.wapp.control, "paths", None)
         panel = self.query_one(BatchesPanel)
         panel.apply(getattr(paths, "batches", None))

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from watcher.tui.screens.modal import DimmedModal
 
 if TYPE_CHECKING:
     pass
 
 
-class QuitScreen(ModalScreen[str | None]):
+class QuitScreen(DimmedModal[str | None]):
     """Stop the workers, detach and leave them running, or cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

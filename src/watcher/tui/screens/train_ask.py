@@ -7,10 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from watcher.gate.verdict import GateVerdict
+from watcher.tui.screens.modal import DimmedModal
 
 
 def train_question(v: GateVerdict) -> str:
@@ -24,7 +24,7 @@ def train_question(v: GateVerdict) -> str:
     return f"The quality gate FAILED{why}: {what}. Training would use that export."
 
 
-class TrainAskScreen(ModalScreen[str | None]):
+class TrainAskScreen(DimmedModal[str | None]):
     """Dismisses with "gate" (run it now), "train" (anyway) or None (cancel)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
