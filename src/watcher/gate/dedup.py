@@ -56,7 +56,7 @@ class NearDupIndex:
     comparison, so the cost no longer grows with the cluster (buckets are not expanded up front)."""
 
     MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
-    ROUND = 8  # bucket members per entry per round against the index
+    ROUND = 8  # bucket members per entry per round (the rounds decide which partner is named)
     SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
 
     def __init__(self, num_perm: int, threshold: float) -> None:
@@ -81,6 +81,9 @@ class NearDupIndex:
         self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
         self._lookup_only = False
+        # Offsets within a bucket after which each round of 1, 2, 4, then ROUND candidates ends.
+        steps = [min(2**t, self.ROUND) for t in range(self.MAX_BUCKET)]
+        self._round_ends = np.cumsum(steps)
         self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
 
     def _keys(self, sig: np.ndarray) -> np.ndarray:
@@ -205,24 +208,28 @@ class NearDupIndex:
                 eref[fe] = run_refs[lo[first]]
                 emask[fe] = self._masks(sr[fe], eref[fe])
             qr = sr[qe]
-            step = 1  # most rows of a duplicate cluster hit on their first candidate
-            while len(qr):
+            # Two passes: every entry's first candidate (most rows of a duplicate cluster hit
+            # there), then all the rest of its bucket at once for the rows still open. The partner
+            # is what comparing in rounds of 1, 2, 4, then 8 candidates per entry would find first:
+            # the hit of the earliest round, then the earliest row.
+            for first_only in (True, False):
                 open_ = status[qr - row0] == 0
                 lo, hi, qr, qe = lo[open_], hi[open_], qr[open_], qe[open_]
-                if not len(qr):
-                    break
-                # The next few members of every open entry at once: fewer, larger numpy calls.
-                cnt = np.minimum(hi - lo, step)
-                step = min(2 * step, self.ROUND)
-                rep = np.repeat(np.arange(len(qr)), cnt)
-                at = lo[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-                ok = self._bound(emask[qe[rep]], run_masks[at])
-                cand, qj = run_rows[at[ok]], qr[rep[ok]]
+                cnt = np.minimum(hi - lo, 1) if first_only else hi - lo
+                # Repeats rather than gathers through an entry index: the cheapest expansion.
+                shift = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+                at = np.arange(len(shift)) + shift
+                ok = self._bound(np.repeat(emask[qe], cnt), run_masks[at])
+                at = at[ok]
+                cand, qj = run_rows[at], np.repeat(qr, cnt)[ok]
                 sims = self._hits(cand, qj)
                 hit = np.flatnonzero(sims >= thr)
                 if len(hit):
-                    # Several entries of one row may hit at once: the earliest partner wins.
-                    o = np.lexsort((cand[hit], qj[hit]))[::-1]
+                    # Several entries of one row may hit: the last write per row wins, so the
+                    # order is by row, then round and row of the partner, reversed.
+                    off = at[hit] - np.repeat(lo, cnt)[ok][hit] + (not first_only)  # in the bucket
+                    rnd = np.searchsorted(self._round_ends, off, "right")
+                    o = np.lexsort((cand[hit], rnd, qj[hit]))[::-1]
                     at = qj[hit][o] - row0
                     status[at] = 2
                     partner[at] = cand[hit][o]
