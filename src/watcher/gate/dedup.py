@@ -260,8 +260,6 @@ class NearDupIndex:
         er, em = sr[ent], emask[ent]
         ptr = np.zeros(len(ent), dtype=np.int64)
         while True:
-            open_ = status[er - row0] == 0
-            er, em, base, lim, ptr = er[open_], em[open_], base[open_], lim[open_], ptr[open_]
             # Rows of this batch with no entry left are kept (before anything waits on them).
             rem = np.zeros(n, dtype=bool)
             rem[er - row0] = True
@@ -286,7 +284,7 @@ class NearDupIndex:
                     partner[at] = cand[h][o]
                     psim[at] = sims[hit][o]
                 ptr[ready[~hit]] += 1
-            more = ptr < lim
+            more = (ptr < lim) & (status[er - row0] == 0)  # entries left, of rows still open
             er, em, base, lim, ptr = er[more], em[more], base[more], lim[more], ptr[more]
         dups = np.flatnonzero(status == 2)
         dup = {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
