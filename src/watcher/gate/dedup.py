@@ -23,6 +23,16 @@ _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH1 = np.uint64(0x8080808080808080)
 
 
+def _differing_bytes(words: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Per pair, the number of differing bytes between rows i and j of (words, rows) uint64."""
+    ne = np.zeros(len(i), dtype=np.int64)
+    for w in words:
+        x = w[i] ^ w[j]
+        # High bit of each nonzero byte: (x | ((x & 0x7f..) + 0x7f..)) & 0x80..
+        ne += np.bitwise_count((x | ((x & _LOW7) + _LOW7)) & _HIGH1)
+    return ne
+
+
 def choose_bands(num_perm: int, threshold: float, recall: float = 0.995) -> tuple[int, int]:
     """(bands, rows), bands * rows <= num_perm: the most selective banding (fewest candidates, fewest
     sorts) that still finds a pair at `threshold` with probability >= `recall`."""
@@ -46,8 +56,7 @@ class NearDupIndex:
     comparison, so the cost no longer grows with the cluster (buckets are not expanded up front)."""
 
     MAX_BUCKET = 32  # earlier kept rows one band bucket is compared with
-    ROUND = 8  # bucket members per entry per round against the index
-    PAIR_BITS = 21  # a 16 MB table of pairs already compared
+    ROUND = 8  # bucket members per entry per round (the rounds decide which partner is named)
     SEEN_BITS = 25  # a 32 MB byte map: ~7% false positives at 2.4M band keys (200k records)
 
     def __init__(self, num_perm: int, threshold: float) -> None:
@@ -62,13 +71,19 @@ class NearDupIndex:
         # One byte per band key, in 64-bit words; padding bytes are equal in every row, so they are
         # left out of the count of differing bytes.
         self._fp = np.zeros(((self.bands + 7) // 8, 0), dtype=np.uint64)  # (words, rows): 1-D gathers
+        self._sb = np.zeros((8, 0), dtype=np.uint64)  # the low byte of each of the first 64 slots
         self._n = 0
         self._salt = (np.arange(self.bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))[None, :]
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # sorted (band key, row) runs
+        # Sorted (band key, row, mask, reference) runs. A band key's reference is a fixed row (the
+        # first with that key); an entry's mask marks the signature slots (of the first 64) where its
+        # row differs from the reference, so popcount(mask_a ^ mask_b) is an exact lower bound of
+        # the slots where rows a and b differ (one word per pair, `_bound`).
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._seen = np.zeros(1 << self.SEEN_BITS, dtype=bool)
-        self._pairs = np.full(1 << self.PAIR_BITS, -1, dtype=np.int64)
-        self._last = np.zeros(1 << self.PAIR_BITS, dtype=np.int32)
         self._lookup_only = False
+        # Offsets within a bucket after which each round of 1, 2, 4, then ROUND candidates ends.
+        steps = [min(2**t, self.ROUND) for t in range(self.MAX_BUCKET)]
+        self._round_ends = np.cumsum(steps)
         self._mask = np.uint64((1 << self.SEEN_BITS) - 1)
 
     def _keys(self, sig: np.ndarray) -> np.ndarray:
@@ -100,48 +115,52 @@ class NearDupIndex:
             fp = np.zeros((len(self._fp), size), dtype=np.uint64)
             fp[:, : self._n] = self._fp[:, : self._n]
             self._fp = fp
+            sb = np.zeros((8, size), dtype=np.uint64)
+            sb[:, : self._n] = self._sb[:, : self._n]
+            self._sb = sb
         self._sig[row0:end] = sig
+        low = np.zeros((len(sig), 64), dtype=np.uint8)  # slots past k stay equal (zero)
+        w = min(self.k, 64)
+        low[:, :w] = sig[:, :w]
+        self._sb[:, row0:end] = low.view(np.uint64).T
         self._n = end
+
+    def _masks(self, rows: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        """(n,) uint64: bit s set where rows[x] and refs[x] differ in signature slot s (s < 64)."""
+        out = np.zeros(len(rows), dtype=np.uint64)
+        todo = np.flatnonzero(rows != refs)  # a row is its own reference for most keys
+        if len(todo):
+            w = min(self.k, 64)
+            d = np.zeros((len(todo), 64), dtype=bool)
+            d[:, :w] = self._sig[rows[todo], :w] != self._sig[refs[todo], :w]
+            out[todo] = np.packbits(d, axis=1, bitorder="little").view(np.uint64).ravel()
+        return out
+
+    def _bound(self, ma: np.ndarray, mb: np.ndarray) -> np.ndarray:
+        """Indices of the pairs whose masks (against the same reference) allow a match: a slot
+        where exactly one row equals the reference is a slot where the two differ."""
+        return np.flatnonzero(np.bitwise_count(ma ^ mb) <= self.k - self.need)
 
     def _hits(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Estimated Jaccard of row pairs (i, j): share of equal signature slots, 0 for pairs that
-        cannot reach the threshold. A pair at the threshold differs in at most k - need slots, so
-        at least `min_bands` of its bands are equal; each row keeps one byte per band key, and
-        counting equal bytes (a few 64-bit word operations) rules most pairs out exactly (a byte
-        may match by chance, never miss), before the full 64-slot comparison."""
+        cannot reach the threshold. Two exact filters before the full comparison, each counting
+        differing bytes with a few 64-bit word operations (a byte may match by chance, never
+        miss): one byte per band key (a pair at the threshold has at least `min_bands` equal bands),
+        then one byte per slot (it differs in at most k - need slots)."""
         out = np.zeros(len(i), dtype=np.float64)
-        # A row meets the same candidate through several bands: a table of pairs already compared
-        # (each compared pair missed, or its row would not still be open) skips the repeats. A slot
-        # holds the last pair hashed there, so a collision costs a comparison, never a miss.
-        code = (j.astype(np.int64) << 32) | i  # the same number for a pair in every batch
-        with np.errstate(over="ignore"):
-            slot = ((code.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.PAIR_BITS)
-                    ).astype(np.intp)
-        new = np.flatnonzero(self._pairs[slot] != code) if not self._lookup_only else np.arange(len(i))
-        sn, cn = slot[new], code[new]
-        self._pairs[sn] = cn
-        # The same pair twice in this call: keep the one whose position landed in the slot.
-        self._last[sn] = np.arange(len(new), dtype=np.int32)
-        w = self._last[sn]
-        first = np.flatnonzero((w == np.arange(len(new))) | (cn[w] != cn))
-        if len(first) < len(new):
-            new = new[first]
-        if len(new) < len(i):
-            i, j = i[new], j[new]
-        ne = np.zeros(len(i), dtype=np.int64)
-        for fp in self._fp:
-            x = fp[i] ^ fp[j]
-            # High bit of each nonzero byte: (x | ((x & 0x7f..) + 0x7f..)) & 0x80..
-            ne += np.bitwise_count((x | ((x & _LOW7) + _LOW7)) & _HIGH1)
-        ok = np.flatnonzero(ne <= self.bands - self.min_bands)
+        ok = np.flatnonzero(_differing_bytes(self._fp, i, j) <= self.bands - self.min_bands)
         if len(ok):
-            out[new[ok]] = (self._sig[i[ok]] == self._sig[j[ok]]).sum(axis=1) / self.k
+            i, j = i[ok], j[ok]
+            close = np.flatnonzero(_differing_bytes(self._sb, i, j) <= self.k - self.need)
+            if len(close):
+                i, j = i[close], j[close]
+                out[ok[close]] = (self._sig[i] == self._sig[j]).sum(axis=1) / self.k
         return out
 
     def match(self, sig: np.ndarray, valid: np.ndarray) -> dict[int, tuple[int, float]]:
         """Look a batch up without adding it (`--against`: earlier runs' exports): {position in the
         batch: (indexed row, estimated Jaccard)}. The batch sits above the indexed rows only for
-        the lookup, and the table of compared pairs is bypassed, since those rows are reused."""
+        the lookup only, and are overwritten by the next batch."""
         row0, n = self._n, len(sig)
         self._lookup_only = True
         try:
@@ -170,40 +189,54 @@ class NearDupIndex:
         partner = np.full(n, -1, dtype=np.int64)
         psim = np.zeros(n, dtype=np.float64)
         thr = self.threshold - 1e-9
+        # Each entry's reference (-1: its key is new) and its mask against it.
+        eref = np.full(len(sk), -1, dtype=np.int64)
+        emask = np.zeros(len(sk), dtype=np.uint64)
         # 1. Earlier batches: every bucket member there is kept, so rounds only advance or hit.
         maybe = np.flatnonzero(self._seen[(sk & self._mask).astype(np.intp)])
-        for run_keys, run_rows in self._runs:
+        for run_keys, run_rows, run_masks, run_refs in self._runs:
             if len(maybe) == 0:
                 break
-            qk, qr = sk[maybe], sr[maybe]
+            qk = sk[maybe]
             lo = np.searchsorted(run_keys, qk)
             hi = np.minimum(np.searchsorted(run_keys, qk, "right"), lo + self.MAX_BUCKET)
             live = np.flatnonzero(hi > lo)
-            lo, hi, qr = lo[live], hi[live], qr[live]
-            step = 1  # most rows of a duplicate cluster hit on their first candidate
-            while len(qr):
+            lo, hi, qe = lo[live], hi[live], maybe[live]
+            first = np.flatnonzero(eref[qe] < 0)  # the key's first run: its reference is there
+            if len(first):
+                fe = qe[first]
+                eref[fe] = run_refs[lo[first]]
+                emask[fe] = self._masks(sr[fe], eref[fe])
+            qr = sr[qe]
+            # Two passes: every entry's first candidate (most rows of a duplicate cluster hit
+            # there), then all the rest of its bucket at once for the rows still open. The partner
+            # is what comparing in rounds of 1, 2, 4, then 8 candidates per entry would find first:
+            # the hit of the earliest round, then the earliest row.
+            for first_only in (True, False):
                 open_ = status[qr - row0] == 0
-                lo, hi, qr = lo[open_], hi[open_], qr[open_]
-                if not len(qr):
-                    break
-                # The next few members of every open entry at once: fewer, larger numpy calls.
-                cnt = np.minimum(hi - lo, step)
-                step = min(2 * step, self.ROUND)
-                rep = np.repeat(np.arange(len(qr)), cnt)
-                off = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-                cand, qj = run_rows[lo[rep] + off], qr[rep]
+                lo, hi, qr, qe = lo[open_], hi[open_], qr[open_], qe[open_]
+                cnt = np.minimum(hi - lo, 1) if first_only else hi - lo
+                # Repeats rather than gathers through an entry index: the cheapest expansion.
+                shift = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+                at = np.arange(len(shift)) + shift
+                ok = self._bound(np.repeat(emask[qe], cnt), run_masks[at])
+                at = at[ok]
+                cand, qj = run_rows[at], np.repeat(qr, cnt)[ok]
                 sims = self._hits(cand, qj)
                 hit = np.flatnonzero(sims >= thr)
                 if len(hit):
-                    # Several entries of one row may hit at once: the earliest partner wins.
-                    o = np.lexsort((cand[hit], qj[hit]))[::-1]
+                    # Several entries of one row may hit: the last write per row wins, so the
+                    # order is by row, then round and row of the partner, reversed.
+                    off = at[hit] - np.repeat(lo, cnt)[ok][hit] + (not first_only)  # in the bucket
+                    rnd = np.searchsorted(self._round_ends, off, "right")
+                    o = np.lexsort((cand[hit], rnd, qj[hit]))[::-1]
                     at = qj[hit][o] - row0
                     status[at] = 2
                     partner[at] = cand[hit][o]
                     psim[at] = sims[hit][o]
                 lo = lo + cnt
                 more = lo < hi
-                lo, hi, qr = lo[more], hi[more], qr[more]
+                lo, hi, qr, qe = lo[more], hi[more], qr[more], qe[more]
         if self._lookup_only:
             dups = np.flatnonzero(status == 2)
             return {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
@@ -212,18 +245,21 @@ class NearDupIndex:
         # row never waits and every round makes progress).
         # Rows the index already called near duplicates are nobody's partner: leave them out.
         if (status == 2).any():
-            live = status[sr - row0] != 2
-            sk, sr = sk[live], sr[live]
+            live = np.flatnonzero(status[sr - row0] != 2)
+            sk, sr, eref, emask = sk[live], sr[live], eref[live], emask[live]
         grp_start = np.concatenate([[0], np.flatnonzero(sk[1:] != sk[:-1]) + 1])
         gid = np.repeat(np.arange(len(grp_start)), np.diff(np.append(grp_start, len(sk))))
+        # A new key's reference is its first row here (kept or not: every row's signature is stored).
+        new = np.flatnonzero(eref < 0)
+        eref[new] = sr[grp_start[gid[new]]]
+        new = new[eref[new] != sr[new]]
+        emask[new] = self._masks(sr[new], eref[new])
         pos = np.arange(len(sk)) - grp_start[gid]  # rank of the entry's row in its bucket
         ent = np.flatnonzero((pos > 0) & (status[sr - row0] == 0))
         base, lim = grp_start[gid[ent]], np.minimum(pos[ent], self.MAX_BUCKET)
-        er = sr[ent]
+        er, em = sr[ent], emask[ent]
         ptr = np.zeros(len(ent), dtype=np.int64)
         while True:
-            open_ = status[er - row0] == 0
-            er, base, lim, ptr = er[open_], base[open_], lim[open_], ptr[open_]
             # Rows of this batch with no entry left are kept (before anything waits on them).
             rem = np.zeros(n, dtype=bool)
             rem[er - row0] = True
@@ -236,8 +272,9 @@ class NearDupIndex:
             ptr[skip] += 1
             ready = np.flatnonzero(cs == 1)
             if len(ready):
-                ci, cj = cand[ready], er[ready]
-                sims = self._hits(ci, cj)
+                sims = np.zeros(len(ready), dtype=np.float64)
+                ok = self._bound(em[ready], emask[base[ready] + ptr[ready]])
+                sims[ok] = self._hits(cand[ready[ok]], er[ready[ok]])
                 hit = sims >= thr
                 h = ready[hit]
                 if len(h):
@@ -247,35 +284,38 @@ class NearDupIndex:
                     partner[at] = cand[h][o]
                     psim[at] = sims[hit][o]
                 ptr[ready[~hit]] += 1
-            more = ptr < lim
-            er, base, lim, ptr = er[more], base[more], lim[more], ptr[more]
+            more = (ptr < lim) & (status[er - row0] == 0)  # entries left, of rows still open
+            er, em, base, lim, ptr = er[more], em[more], base[more], lim[more], ptr[more]
         dups = np.flatnonzero(status == 2)
         dup = {int(row0 + d): (int(partner[d]), float(psim[d])) for d in dups}
         if len(dups) and len(sr):
-            keep = status[sr - row0] != 2
-            sk, sr = sk[keep], sr[keep]
-        self._insert(sk, sr)
+            keep = np.flatnonzero(status[sr - row0] != 2)
+            sk, sr, emask, eref = sk[keep], sr[keep], emask[keep], eref[keep]
+        self._insert(sk, sr, emask, eref)
         return dup
 
-    def _insert(self, keys: np.ndarray, rows: np.ndarray) -> None:
+    def _insert(self, keys: np.ndarray, rows: np.ndarray, masks: np.ndarray, refs: np.ndarray) -> None:
         """Add a sorted run; merge while the newest run is at least half its predecessor, so there
         are O(log n) runs and each key is merged O(log n) times."""
         if len(rows) == 0:
             return
         self._seen[(keys & self._mask).astype(np.intp)] = True
         runs = self._runs
-        runs.append((keys, rows))
+        runs.append((keys, rows, masks, refs))
         while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
-            (k2, r2), (k1, r1) = runs.pop(), runs.pop()
+            new, old = runs.pop(), runs.pop()
             # A linear merge of two sorted runs; side="right" keeps earlier rows first among equals.
-            at = np.searchsorted(k1, k2, side="right") + np.arange(len(k2))
-            mk = np.empty(len(k1) + len(k2), dtype=k1.dtype)
-            mr = np.empty(len(mk), dtype=r1.dtype)
-            other = np.ones(len(mk), dtype=bool)
+            at = np.searchsorted(old[0], new[0], side="right") + np.arange(len(new[0]))
+            size = len(old[0]) + len(new[0])
+            other = np.ones(size, dtype=bool)
             other[at] = False
-            mk[at], mr[at] = k2, r2
-            mk[other], mr[other] = k1, r1
-            runs.append((mk, mr))
+            other = np.flatnonzero(other)  # integer positions scatter faster than a boolean mask
+            merged = []
+            for a, b in zip(old, new, strict=True):
+                m = np.empty(size, dtype=a.dtype)
+                m[at], m[other] = b, a
+                merged.append(m)
+            runs.append((merged[0], merged[1], merged[2], merged[3]))
 
 
 class ScanState:

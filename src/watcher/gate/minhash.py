@@ -62,7 +62,6 @@ class MinHasher:
         self.vbits = 32 - num_perm.bit_length()  # room above the value for the densification distance
         self._pow = np.ones(1, dtype=np.uint32)
         self._ipow = np.ones(1, dtype=np.uint32)
-        self._cols = np.arange(2 * num_perm, dtype=np.int16)
 
     def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if len(self._pow) < n:
@@ -123,15 +122,14 @@ class MinHasher:
             vals = _mix(sh ^ _K3) >> np.uint32(32 - self.vbits)
         np.minimum.at(sig.reshape(-1), srec * k + bins.astype(np.int64), vals)
         has = nw > 0
-        need = np.flatnonzero(has & (sig == _EMPTY).any(axis=1))
-        if len(need):
+        empty = sig == _EMPTY
+        er, ej = np.nonzero(empty & has[:, None])
+        if len(er):
             # Rotation densification: an empty bin takes the next non-empty bin's value (circularly),
-            # tagged with the distance so it never equals a real value.
-            sub = sig[need]
-            filled = sub != _EMPTY
-            pos = np.where(np.concatenate([filled, filled], axis=1), self._cols, np.int16(4 * k))
-            nxt = np.minimum.accumulate(pos[:, ::-1], axis=1)[:, ::-1][:, :k]
-            dist = (nxt - self._cols[:k]).astype(np.uint32)
-            src = np.take_along_axis(sub, nxt % np.int16(k), axis=1)
-            sig[need] = np.where(filled, sub, src + (dist << np.uint32(self.vbits)))
+            # tagged with the distance so it never equals a real value. The next one is found by a
+            # search among the filled bins of the row laid out twice (a row with shingles has one).
+            twice = np.flatnonzero(~np.concatenate([empty, empty], axis=1))  # row * 2k + column, sorted
+            at = twice[np.searchsorted(twice, er * (2 * k) + ej)] - er * (2 * k)  # column, < 2k
+            dist = (at - ej).astype(np.uint32)
+            sig[er, ej] = sig[er, at % k] + (dist << np.uint32(self.vbits))
         return sig, has, keys
