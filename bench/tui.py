@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"baseline, nothing arriving ({2 * args.samples} samples): {pcts(base)}")
         print(f"open help  (?)      : {pcts(opens)}")
         print(f"close help (escape) : {pcts(closes)}")
-        print(f"under load, all {len(both)}   : {pcts(both)}   (aim: p95 <= 250 ms)")
+        print(f"under load, all {len(both)}   : {pcts(both)}   (target: p95 <= 100 ms)")
         print(f"ratio to baseline   : p50 x{statistics.median(both) / statistics.median(base):.2f}  "
               f"p95 x{p95(both) / p95(base):.2f}")
         print(f"CPU under load      : {100 * load_cpu:5.1f}% of a core (app + aggregator"
