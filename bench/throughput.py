@@ -9,9 +9,12 @@ answered 429. Baseline, measured in the same run: one request at a time with a f
 
 Sliding-window mode (`--window`): the provider allows R requests per sliding window (R per 60 s by
 default; `--window-s` scales the window so the bench is short) and answers 429 with Retry-After
-past it, as real providers do; the worker is NOT told R. A job of 2R requests should finish within
-5% of the ideal time (one window plus latency) with at most 5% of requests answered 429. Prints the
-efficiency (ideal / measured time) and the 429 share.
+past it, as real providers do, and sends their request-quota headers on every answer (Anthropic's
+on /v1/messages, OpenAI's on /chat/completions); the worker is NOT told R. A job of 2R requests
+should finish within 5% of the ideal time (one window plus latency) with at most 5% of requests
+answered 429. Prints the efficiency (ideal / measured time), the 429 share, and the floor at this
+concurrency: the first R calls take ceil(R/C) rounds of one latency, so a low C cannot reach the
+ideal (the line says when the target is out of reach).
 
     python bench/throughput.py --window [--window-rpm 100] [--window-s 60] [--latency 0.2]
 """
