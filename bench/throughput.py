@@ -16,7 +16,7 @@ answered 429. Prints the efficiency (ideal / measured time), the 429 share, and 
 concurrency: the first R calls take ceil(R/C) rounds of one latency, so a low C cannot reach the
 ideal (the line says when the target is out of reach).
 
-    python bench/throughput.py --window [--window-rpm 100] [--window-s 60] [--latency 0.2]
+    python bench/throughput.py --window [--window-rpm 100] [--window-s 60] [--latency 0.2] [--kind anthropic]
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def run_baseline(sim: SimServer, seconds: float) -> tuple[float, int, int]:
     return ok / (time.monotonic() - t0) * 60, sent, limited
 
 
-def run_window(limit: int, window_s: float, latency: float, concurrency: int) -> tuple[float, int, int]:
+def run_window(limit: int, window_s: float, latency: float, concurrency: int,
+               kind: str = "openai") -> tuple[float, int, int]:
     """(seconds from the first request to the last item ended, requests sent, 429s) for 2R items."""
     cfg = SimConfig(api_key=KEY, latency_s=latency, jitter=0.0, window_rpm=limit, window_s=window_s,
                     defect_rate=0.0, seed=3)
@@ -110,7 +111,8 @@ def run_window(limit: int, window_s: float, latency: float, concurrency: int) ->
         n_items = 2 * limit
         data = {"job": "poetry", "name": "bench", "min_score": 0.0, "max_attempts": 1, "backend": "local",
                 "request_thinking": False, "poetry": {"forms": ["Haiku"], "num": n_items},
-                "backends": {"local": {"kind": "openai", "model": "sim-model", "base_url": sim.base_url_openai,
+                "backends": {"local": {"kind": kind, "model": "sim-model",
+                                       "base_url": sim.base_url_anthropic if kind == "anthropic" else sim.base_url_openai,
                                        "api_key_env": "WATCHER_SIM_KEY", "simulated": True,
                                        "concurrency": concurrency, "timeout_s": 30, "max_retries": 20,
                                        "max_tokens": 800, "item_deadline_s": 10 * window_s}}}
@@ -146,13 +148,13 @@ def window_floor(limit: int, window_s: float, latency: float, concurrency: int) 
 
 
 def main_window(a: argparse.Namespace) -> None:
-    took, sent, limited = run_window(a.window_rpm, a.window_s, a.latency, a.concurrency)
+    took, sent, limited = run_window(a.window_rpm, a.window_s, a.latency, a.concurrency, a.kind)
     ideal = a.window_s + a.latency
     share = limited / sent if sent else 0.0
     eff = ideal / took if took else 0.0
     floor = window_floor(a.window_rpm, a.window_s, a.latency, a.concurrency)
     print(f"simulator: {a.window_rpm} requests per sliding {a.window_s:g}s window, latency {a.latency:.2f}s; "
-          f"job of {2 * a.window_rpm} requests, worker concurrency {a.concurrency}, told no limit")
+          f"job of {2 * a.window_rpm} requests, worker concurrency {a.concurrency} ({a.kind}), told no limit")
     print(f"floor at this concurrency: {floor:.2f}s = (ceil({a.window_rpm}/{a.concurrency}) - 1) x {a.latency:g}s "
           f"+ {a.window_s:g}s + {a.latency:g}s, best efficiency {100 * ideal / floor:.1f}%"
           + ("" if floor <= 1.05 * ideal else " [the target cannot be met at this concurrency and latency]"))
@@ -168,6 +170,8 @@ def main() -> None:
     ap.add_argument("--window-rpm", type=int, default=100)
     ap.add_argument("--window-s", type=float, default=60.0)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--kind", choices=("openai", "anthropic"), default="openai",
+                    help="--window: the protocol, and so the quota headers' dialect")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds to spend the initial burst first")
     ap.add_argument("--baseline-seconds", type=float, default=20.0)
