@@ -314,6 +314,10 @@ class Worker:
         self.heartbeat()
         log.info("worker %d: backend %s model %s, %d of %d items to do", self.worker_id, self.backend_name,
                  self.bcfg.model, len(self.queue), self.share)
+        if hasattr(self.job, "warm_up"):
+            # Before the first call, not inside it: a verifier's first use can take a second (the
+            # poetry one loads its pronouncing dictionary), which would stall every call in flight.
+            self.job.warm_up()
         house = asyncio.create_task(self._housekeeping())
 
         def orphaned(why: str) -> None:

@@ -23,6 +23,7 @@ from watcher.providers.base import (
 )
 from watcher.providers.failures import bad_response, body_text, safe_url, sdk_call
 from watcher.providers.http import anthropic_base_url, http_client, timeout_of
+from watcher.providers.quota_headers import parse_quota
 from watcher.run.records import FAIL_SERVER
 
 log = logging.getLogger("watcher.providers")
@@ -59,6 +60,8 @@ class AnthropicProvider:
             http_client=http_client(anthropic, cfg),
         )
         self.url = safe_url(f"{str(self.client.base_url).rstrip('/')}/v1/messages")
+        # The SDK imports a resource on first use (0.1-0.2 s): here, not in the first calls in flight.
+        self._create = self.client.messages.with_raw_response.create
 
     def _params(self, req: Request) -> dict[str, Any]:
         system = req.system
@@ -95,13 +98,14 @@ class AnthropicProvider:
         async def call() -> tuple[Any, str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "thinking.type=enabled is deprecated" for some models
-                raw = await self.client.messages.with_raw_response.create(**params)
+                raw = await self._create(**params)
             return raw, await raw.text()  # the SDK's async response reads its body on await
 
         # The whole call under one timeout, not only each read: a server that drips bytes never trips a
         # read timeout.
         raw, text = await sdk_call(anthropic, anthropic.AnthropicError, url, key, self.cfg.timeout_s, call)
         latency = time.monotonic() - t0
+        quota = parse_quota(raw.headers)
         url = safe_url(raw.http_request.url) or url
         try:
             data = json.loads(text)
@@ -118,7 +122,9 @@ class AnthropicProvider:
             msg = await raw.parse()
             if not isinstance(msg, Message):
                 raise TypeError(type(msg).__name__)
-            return self._completion(msg, latency, bool(data.get("usage")))
+            comp = self._completion(msg, latency, bool(data.get("usage")))
+            comp.quota = quota
+            return comp
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
             raise bad_response(url, f"not a message ({type(e).__name__})", text, key) from None
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
+from watcher.providers.quota_headers import Quota
 from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
@@ -90,13 +91,15 @@ class Completion:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     usage_known: bool = True  # False: the response had no usage; tokens and cost are unknown, not 0
+    quota: Quota | None = None  # the request-quota headers of the answer, when it had them
 
 
 class ProviderError(Exception):
     """One failed call, classified. The message is short and never contains the API key."""
 
     def __init__(self, message: str, kind: str = FAIL_OTHER, status: int | None = None,
-                 retry_after: float | None = None, retryable: bool | None = None, url: str = "") -> None:
+                 retry_after: float | None = None, retryable: bool | None = None, url: str = "",
+                 quota: Quota | None = None) -> None:
         message = " ".join(message.split())  # one line: a multi-line message breaks the ✗ lines
         super().__init__(message)
         self.message = message
@@ -105,6 +108,7 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         self.retryable = (self.kind in RETRYABLE_KINDS) if retryable is None else retryable
         self.url = url  # scheme://host:port/path, never a query or credentials (failures.safe_url)
+        self.quota = quota  # the request-quota headers of the answer (a 429's say when room comes back)
 
     def short(self) -> str:
         """A one-line label for heartbeats and the TUI: '429 Retry-After 2s', '529 overloaded', 'timeout'."""

@@ -13,6 +13,7 @@ from watcher.config import BackendConfig
 from watcher.providers.base import Completion, Provider, ProviderError, Request
 from watcher.providers.breaker import Breaker, CallStopped
 from watcher.providers.limits import AdaptiveConcurrency, TokenBucket, rpm_bucket, tpm_bucket
+from watcher.providers.quota import QuotaGate
 from watcher.run.records import FAIL_RATE_LIMITED
 
 log = logging.getLogger("watcher.providers")
@@ -49,6 +50,7 @@ class BackendClient:
         self.rpm_bucket: TokenBucket | None = rpm_bucket(rpm)
         self.tpm_bucket: TokenBucket | None = tpm_bucket(tpm)
         self.limiter = AdaptiveConcurrency(concurrency, on_change=self._on_limit_change)
+        self.quota = QuotaGate()  # the provider's quota headers, when it sends them
         # Counters for the heartbeat.
         self.in_flight = 0
         self.calls = 0
@@ -68,7 +70,7 @@ class BackendClient:
 
     @property
     def rate_limited_until(self) -> float | None:
-        left = self.limiter.cooling()
+        left = max(self.limiter.cooling(), self.quota.hold_until - time.monotonic())
         return time.time() + left if left > 0 else None
 
     def _event(self, kind: str, detail: str) -> None:
@@ -93,15 +95,21 @@ class BackendClient:
                 charged = min(float(req.max_tokens), self.tpm_bucket.capacity)
                 if await self.tpm_bucket.acquire(charged) > 0:
                     self.throttle_waits += 1
+            ticket = await self.quota.start()  # last: it counts the call as sent from here
+            if ticket.waited:
+                self.throttle_waits += 1
             self.in_flight += 1
             self.calls += 1
             sent_at = self.limiter.now()  # after the rpm/tpm waits: when the server sees it
             try:
                 comp = await self.provider.complete(req)
+                self.quota.answered(ticket, comp.quota)
                 self.limiter.on_accepted(sent_at)
-            except ProviderError:
+            except ProviderError as e:
+                self.quota.answered(ticket, e.quota, e.kind == FAIL_RATE_LIMITED, e.retry_after)
                 raise
             except BaseException:
+                self.quota.abandoned(ticket)
                 self.breaker.abandon()
                 raise
             finally:
@@ -142,7 +150,12 @@ class BackendClient:
                 self.breaker.on_failure(e)
                 if e.kind == FAIL_RATE_LIMITED:
                     self.rate_limit_waits += 1
-                    if self.limiter.on_rate_limited(e.retry_after):
+                    if e.quota is not None and e.quota.reset_s is not None:
+                        # The quota headers say when room comes back (the gate waits for it): a
+                        # quota used up, not too many calls in flight, so no cut and no replay.
+                        self._event("rate_limited", f"{self.name}: {e.short()}; quota of "
+                                    f"{e.quota.limit or '?'} used up, waiting for it")
+                    elif self.limiter.on_rate_limited(e.retry_after):
                         self._event("rate_limited", f"{self.name}: {e.short()}; concurrency now {self.concurrency}")
                 delay = backoff_delay(attempt, self.rng, self.backoff_base_s, self.backoff_cap_s)
                 if e.retry_after is not None:

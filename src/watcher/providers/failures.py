@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from watcher.providers.base import ProviderError, _fmt_s, redact
+from watcher.providers.quota_headers import parse_quota
 from watcher.run.records import (
     FAIL_AUTH,
     FAIL_BAD_REQUEST,
@@ -174,7 +175,7 @@ def error_from_status(status: int, headers: Any, body: Any, secret: str = "", ur
         extra = f"Retry-After {_fmt_s(retry_after)}" + (f"; {extra}" if extra else "")
     detail = "; ".join(x for x in (extra, msg) if x)
     return ProviderError(_line(kind, status, safe_url(url), detail), kind=kind, status=status,
-                         retry_after=retry_after, url=safe_url(url))
+                         retry_after=retry_after, url=safe_url(url), quota=parse_quota(headers))
 
 
 def bad_response(url: Any, why: str, body: Any = None, secret: str = "", status: int | None = 200) -> ProviderError:

@@ -20,6 +20,7 @@ from watcher.providers.base import (
 )
 from watcher.providers.failures import bad_response, body_text, safe_url, sdk_call
 from watcher.providers.http import http_client, timeout_of
+from watcher.providers.quota_headers import parse_quota
 from watcher.run.records import FAIL_SERVER
 
 
@@ -62,6 +63,8 @@ class OpenAIProvider:
             http_client=http_client(openai, cfg),
         )
         self.url = safe_url(f"{str(self.client.base_url).rstrip('/')}/chat/completions")
+        # The SDK imports a resource on first use (0.1-0.2 s): here, not in the first calls in flight.
+        self._create = self.client.chat.completions.with_raw_response.create
 
     def _params(self, req: Request) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
@@ -90,13 +93,14 @@ class OpenAIProvider:
         key, url = self._key, self.url
 
         async def call() -> tuple[Any, str]:
-            raw = await self.client.chat.completions.with_raw_response.create(**params)
+            raw = await self._create(**params)
             return raw, raw.text
 
         # The whole call under one timeout, not only each read: a server that drips bytes never trips a
         # read timeout.
         raw, text = await sdk_call(openai, openai.OpenAIError, url, key, self.cfg.timeout_s, call)
         latency = time.monotonic() - t0
+        quota = parse_quota(raw.headers)
         url = safe_url(raw.http_request.url) or url
         try:
             data = json.loads(text)
@@ -114,7 +118,9 @@ class OpenAIProvider:
             resp = raw.parse()
             if not isinstance(resp, ChatCompletion):
                 raise TypeError(type(resp).__name__)
-            return self._completion(resp, latency, bool(data.get("usage")))
+            comp = self._completion(resp, latency, bool(data.get("usage")))
+            comp.quota = quota
+            return comp
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
             raise bad_response(url, f"not a chat completion ({type(e).__name__})", text, key) from None
 

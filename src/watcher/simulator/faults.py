@@ -76,17 +76,21 @@ class Faults:
                 return None
             return (1.0 - self._bucket_tokens) / rate
 
-    def take_window(self) -> float | None:
-        """None when a request fits the sliding window (window_rpm per window_s), else the seconds
-        until the oldest request in it leaves: the Retry-After a real provider sends."""
+    def take_window(self) -> tuple[float | None, int, float]:
+        """(wait, remaining, full_at) for one request against the sliding window (window_rpm per
+        window_s): wait is None when it fits, else the seconds until the oldest request in it
+        leaves (the Retry-After a real provider sends); remaining and full_at (time.monotonic, when
+        the newest leaves) are the quota after it, for the rate-limit headers."""
         limit = self.cfg.window_rpm
         if limit <= 0:
-            return None
+            return None, 0, 0.0
         with self._lock:
             now = time.monotonic()
             while self._window and now - self._window[0] >= self.cfg.window_s:
                 self._window.popleft()
+            wait = None
             if len(self._window) < limit:
                 self._window.append(now)
-                return None
-            return self._window[0] + self.cfg.window_s - now
+            else:
+                wait = self._window[0] + self.cfg.window_s - now
+            return wait, limit - len(self._window), self._window[-1] + self.cfg.window_s

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from watcher.providers.base import SIM_META_HEADER
+from watcher.providers.quota_headers import quota_headers
 from watcher.simulator import batch_routes, protocols
 from watcher.simulator.batches import BatchStore
 from watcher.simulator.config import SimConfig
@@ -67,6 +68,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.server.sim._track(self.connection, True)
 
+    def handle_one_request(self) -> None:
+        self._quota = None  # a keep-alive connection serves many requests: no quota from the last one
+        super().handle_one_request()
+
     def finish(self) -> None:
         try:
             super().finish()
@@ -80,13 +85,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("request-id", f"req_sim_{uuid.uuid4().hex[:16]}")
-        for k, v in (headers or {}).items():
+        headers = {**(headers or {}), **self._quota_headers()}
+        for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
         try:
             self.wfile.write(data)
         except OSError:
             self.close_connection = True
+
+    _quota: tuple[int, float] | None = None  # (remaining, full_at) of this request's window check
+
+    def _quota_headers(self) -> dict[str, str]:
+        """The request-quota headers real providers send on every answer, 429s included; the reset
+        is said when the answer leaves, so a client that waits it out is never early."""
+        if self._quota is None:
+            return {}
+        remaining, full_at = self._quota
+        return quota_headers(self._protocol() == protocols.ANTHROPIC, self.server.sim.cfg.window_rpm,
+                             remaining, full_at - time.monotonic())
 
     def _protocol(self) -> str:
         if self.path.rstrip("/").endswith("/messages"):
@@ -170,7 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(429, f"rate limit of {sim.cfg.rpm} requests per minute exceeded",
                             retry_headers(wait))
                 return
-            wait = sim.faults.take_window()
+            wait, remaining, full_at = sim.faults.take_window()
+            if sim.cfg.window_rpm > 0:
+                self._quota = (remaining, full_at)
             if wait is not None:
                 sim._count("429")
                 sim._count("window_429")

@@ -162,6 +162,20 @@ async def test_429_waits_retry_after_then_succeeds(make_sim, kind):
     await c.aclose()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_quota_headers_keep_a_sliding_window_free_of_429s(make_sim, kind):
+    """The simulator's window sends the provider's quota headers; the client stops at 0 remaining
+    and starts again as each slot frees: twice the window's worth of calls and not one 429."""
+    sim = make_sim(window_rpm=4, window_s=0.6, latency_s=0.02, jitter=0.0, defect_rate=0.0)
+    c = client_for(sim, kind, concurrency=3)
+    t0 = time.monotonic()
+    comps = await asyncio.gather(*(c.call(req()) for _ in range(8)))
+    assert all(x.text for x in comps) and time.monotonic() - t0 >= 0.6
+    assert sim.stats()["429"] == 0 and c.rate_limit_waits == 0 and c.throttle_waits >= 4
+    assert comps[0].quota is not None and comps[0].quota.limit == 4
+    await c.aclose()
+
+
 async def test_rate_limited_until_is_set_during_cooldown(make_sim):
     sim = make_sim(retry_after_s=1.0)
     c = client_for(sim, "openai")

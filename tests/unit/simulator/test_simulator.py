@@ -15,6 +15,7 @@ import pytest
 
 from watcher.cli.main import main
 from watcher.providers.base import SIM_META_HEADER
+from watcher.providers.quota_headers import parse_duration, parse_rfc3339
 from watcher.simulator import dispatch
 from watcher.simulator import poetry as sp
 from watcher.simulator.config import SimConfig, parse_fault_args
@@ -105,6 +106,22 @@ def test_rpm_enforced_with_429_and_retry_after(make_sim):
     assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error"
     s = sim.stats()
     assert s["429"] == 2 and s["rpm_429"] == 2 and s["requests"] == 5 and s["ok"] == 3
+
+
+def test_window_sends_quota_headers_in_each_dialect(make_sim):
+    sim = make_sim(window_rpm=2, window_s=30.0, latency_s=0.0)
+    r = post_openai(sim)
+    assert r.status_code == 200 and r.headers["x-ratelimit-limit-requests"] == "2"
+    assert r.headers["x-ratelimit-remaining-requests"] == "1"
+    assert 29.0 < parse_duration(r.headers["x-ratelimit-reset-requests"]) <= 30.001
+    r = post_anthropic(sim)
+    assert r.status_code == 200 and r.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert 29.0 < parse_rfc3339(r.headers["anthropic-ratelimit-requests-reset"]) - time.time() <= 30.01  # rounded up to the ms
+    r = post_openai(sim)  # a 429 says the same, plus Retry-After: when the oldest leaves
+    assert r.status_code == 429 and r.headers["x-ratelimit-remaining-requests"] == "0"
+    assert float(r.headers["retry-after-ms"]) / 1000 < parse_duration(r.headers["x-ratelimit-reset-requests"])
+    # Without a window (like mlx_lm.server or vLLM) there are none.
+    assert not any("ratelimit" in h for h in post_openai(make_sim()).headers)
 
 
 def test_scripted_faults_in_order_and_header(sim):

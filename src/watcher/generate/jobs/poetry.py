@@ -44,6 +44,12 @@ class PoetryJob:
             raise ConfigError(f"field 'poetry.judge.backend' names '{self.judge_cfg.backend}' but there is no "
                               f"[backends.{self.judge_cfg.backend}] table; fix: use one of {', '.join(cfg.backends)}")
 
+    def warm_up(self) -> None:
+        """Load the verifier's pronouncing dictionary now (0.3-1 s, once per process)."""
+        from watcher.verify.forms.phonetics import load_dictionary
+
+        load_dictionary()
+
     def items(self) -> list[WorkItem]:
         out = []
         for form in self.forms:
