@@ -171,7 +171,10 @@ async def test_quota_headers_keep_a_sliding_window_free_of_429s(make_sim, kind):
     t0 = time.monotonic()
     comps = await asyncio.gather(*(c.call(req()) for _ in range(8)))
     assert all(x.text for x in comps) and time.monotonic() - t0 >= 0.6
-    assert sim.stats()["429"] == 0 and c.rate_limit_waits == 0 and c.throttle_waits >= 4
+    # No 429 at all: without the gate the 5th call is refused (4 a window, 3 in flight, 20 ms answers).
+    # How many calls had to wait depends on how fast this machine answers the first ones, so it is not
+    # asserted (on a loaded CI runner one slot was already free again: 3 waits, not 4).
+    assert sim.stats()["429"] == 0 and c.rate_limit_waits == 0
     assert comps[0].quota is not None and comps[0].quota.limit == 4
     await c.aclose()
 
