@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.pilot import Pilot
 
 from watcher.tui.app import WatcherApp
@@ -15,6 +17,16 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             return
+
+
+async def until(pilot: Pilot, shown: Callable[[], bool], frames: int = 50) -> bool:
+    """Let the app draw frame after frame until `shown()` holds (a scroll after refresh lands a frame or
+    two later on a loaded machine); returns whether it did, so the test's assert says what was missing."""
+    for _ in range(frames):
+        if shown():
+            return True
+        await pilot.pause()
+    return shown()
 
 
 async def start(pilot: Pilot) -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 from fakes import TRAINING_STATE, FakeControl, make_feed
-from pilot_helpers import settle, start, text
+from pilot_helpers import settle, start, text, until
 from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
@@ -271,7 +271,8 @@ async def test_feed_follows_new_items_unless_the_user_scrolled() -> None:
         await app.poll_now()
         await pilot.pause()
         assert feed.following and feed.items[-1] == more[4]
-        assert feed_line(more[4]) in text(app).splitlines()[-3]  # newest line at the bottom of the feed
+        # newest line at the bottom of the feed
+        assert await until(pilot, lambda: feed_line(more[4]) in text(app).splitlines()[-3]), text(app)
         await pilot.press("up")
         fake.add_feed(more[5:8])
         await app.poll_now()

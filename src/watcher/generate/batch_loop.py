@@ -224,9 +224,21 @@ class BatchLoop:
             keep.append((cid, line))
         if len(keep) < len(chunk):
             log.info("worker %d: ceiling: %d of %d requests fit under it", self.w.worker_id, len(keep), len(chunk))
-            if not keep and not self.flying:
-                self.w.budget_hit = True  # nothing in flight can free room: the run stops here
+            if not keep and not self.flying and not self._others_in_flight():
+                # Nothing in flight anywhere can come back under its bound and free room: the run stops here.
+                self.w.budget_hit = True
+                self.w.budget_next_usd = self._committed(chunk[0][1])
         return keep
+
+    def _others_in_flight(self) -> bool:
+        """Another live worker's batch (or submit under way) is counted at its upper bound; it may come
+        back cheaper and free room, so a request that does not fit now waits for it rather than stop."""
+        w = self.w
+        led = self.ledger.poll()
+        gone = set(w.control["stop_workers"])
+        owners = [(b.worker, b.backend) for b in led.in_flight()]
+        owners += [(int(i.get("worker", -1)), str(i.get("backend", ""))) for i in led.intents.values()]
+        return any(o != w.worker_id and o not in gone and b in w.cfg.backends for o, b in owners)
 
     async def _submit(self, sts: list[ItemState], lines: list[dict[str, Any]]) -> None:
         w = self.w
@@ -388,7 +400,8 @@ class BatchLoop:
                 self._sync_counts()
                 if w.stopping() and not w.budget_hit:
                     break
-                if not self.flying and w.budget.reached(self.ledger.poll().committed_usd()):
+                if (not self.flying and w.budget.reached(self.ledger.poll().committed_usd())
+                        and not self._others_in_flight()):
                     w.budget_hit = True
                 if not w.budget_hit:
                     await self.submit_ready()

@@ -29,6 +29,7 @@ from watcher.generate.plan import build_plan, load_resume_state
 from watcher.run.batches import BatchLedger
 from watcher.run.files import atomic_write_json, read_json
 from watcher.run.paths import RunPaths
+from watcher.run.records import Heartbeat, decode_heartbeat
 
 
 class _Cost(msgspec.Struct):
@@ -114,27 +115,31 @@ def budget_stop_message(paths: RunPaths, cfg: RunConfig) -> str | None:
     budget = Budget.for_run(paths, cfg)
     if not budget.ceiling:
         return None
-    committed = BatchLedger(paths.batches).poll().committed_usd()
     layout = read_json(paths.layout, {}) or {}
     left = {it.backend for it in pending_items(paths, cfg, int(layout.get("round", 0)))}
     if not left:
         return None  # the last item took it to the ceiling: the run is simply done
+    committed = BatchLedger(paths.batches).poll().committed_usd()
     if budget.reached(committed):
         return budget_message(budget.spent(), budget.ceiling)
-    bound = _batch_bound(cfg, left)
-    if bound is not None and budget.spent(committed) + bound > budget.ceiling:
-        return (budget_message(budget.spent(), budget.ceiling)
-                + f" (one more batch request could cost up to {usd(bound)})")
-    return None
+    # Batch mode stops short of the ceiling: the workers say so, with the bound of the request that
+    # did not fit (its input and max_tokens out at the batch price), since only they priced it.
+    hit = [hb for hb in _heartbeats(paths, layout) if hb.budget_hit]
+    if not hit:
+        return None
+    bounds = [hb.budget_next_usd for hb in hit if hb.budget_next_usd]
+    more = f" (one more batch request could cost up to {usd(min(bounds))})" if bounds else ""
+    return budget_message(budget.spent(), budget.ceiling) + more
 
 
-def _batch_bound(cfg: RunConfig, backends: set[str]) -> float | None:
-    """Batch mode stops short of the ceiling: no request is submitted whose upper bound (max_tokens
-    out) could pass it. The smallest such bound over the batch backends with items left; None when
-    none of them is in batch mode."""
-    bounds = [b.max_tokens * b.price_out / 1_000_000 * b.batch_price_share
-              for name, b in cfg.backends.items() if b.batch and name in backends]
-    return min(bounds) if bounds else None
+def _heartbeats(paths: RunPaths, layout: dict) -> list[Heartbeat]:
+    out = []
+    for wid in layout.get("workers", {}):
+        try:
+            out.append(decode_heartbeat(paths.heartbeat(int(wid)).read_bytes()))
+        except (OSError, ValueError, msgspec.DecodeError):
+            continue
+    return out
 
 
 def projected_warning(paths: RunPaths, cfg: RunConfig) -> str | None:

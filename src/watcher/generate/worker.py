@@ -106,6 +106,7 @@ class Worker:
         self.record_backend = "sim" if self.bcfg.simulated else self.backend_name
         self.budget = Budget.for_run(self.paths, self.cfg)  # the run's ceiling, shared through the records
         self.budget_hit = False
+        self.budget_next_usd: float | None = None  # batch mode: the bound of the request that did not fit
 
     def _file_changed(self, path: Path):
         def note(what: str) -> None:
@@ -142,6 +143,7 @@ class Worker:
             last_error_at=getattr(c, "last_error_at", None), share=self.share,
             retries=int(getattr(c, "retries", 0)), pending=len(self.queue) + self.active + self.left_pending,
             **_breaker_fields(getattr(c, "breaker", None)),
+            budget_hit=self.budget_hit, budget_next_usd=self.budget_next_usd,
             started_at=self.started_at, updated_at=time.time(),
         )
         try:

@@ -134,6 +134,8 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     down_reason: str | None = None
     next_probe_at: float | None = None
     share: int = 0  # items this worker owns in the plan
+    budget_hit: bool = False  # stopped taking items at the run's spend ceiling
+    budget_next_usd: float | None = None  # batch mode: upper bound of the next request, which did not fit
     started_at: float = 0.0
     updated_at: float = 0.0
 

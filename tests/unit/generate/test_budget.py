@@ -56,3 +56,25 @@ def test_prices_are_recorded_with_the_date_when_they_change(tmp_path):
     hist = json.loads(paths.prices.read_text())["history"]
     assert [h["date"] for h in hist] == ["2026-01-02", "2026-02-01"]
     assert hist[0]["backends"]["c"]["price_in"] == 1 and hist[1]["backends"]["c"]["price_in"] == 2
+
+
+def test_batch_stop_line_comes_from_the_worker_that_priced_the_request(tmp_path):
+    """Batch mode stops short of the ceiling: the line gives the bound the worker priced (input and
+    max_tokens out), and says nothing of a budget when no worker stopped at it."""
+    from watcher.generate.budget import budget_stop_message
+    from watcher.run.files import atomic_write_json
+    from watcher.run.records import Heartbeat
+
+    paths = RunPaths(tmp_path)
+    paths.workers.mkdir(parents=True)
+    cfg = _cfg(max_cost_usd=0.004)
+    atomic_write_json(paths.layout, {"round": 0, "workers": {"0": {"backend": "c", "shard": 0, "shards": 1}}})
+    paths.dataset.write_text(json.dumps({"cost_usd": 0.0012}) + "\n")
+    hb = Heartbeat(worker_id=0, pid=1, backend="c", model="m", state="stopped", pending=3)
+    atomic_write_json(paths.heartbeat(0), {f: getattr(hb, f) for f in hb.__struct_fields__})
+    assert budget_stop_message(paths, cfg) is None  # stopped for another reason: no budget line
+    hb.budget_hit, hb.budget_next_usd = True, 0.0031
+    atomic_write_json(paths.heartbeat(0), {f: getattr(hb, f) for f in hb.__struct_fields__})
+    assert budget_stop_message(paths, cfg) == (
+        "budget reached: $0.0012 of $0.0040; raise it with --max-cost to continue"
+        " (one more batch request could cost up to $0.0031)")
