@@ -24,6 +24,7 @@ from watcher.cli.export import ExportCommand
 from watcher.cli.forms import FormsCommand, VerifyCommand
 from watcher.cli.init import InitCommand
 from watcher.cli.options import add_run_dir_flags
+from watcher.cli.parser import OneLineParser, parse
 from watcher.cli.plan import PlanCommand
 from watcher.cli.push import PushCommand
 from watcher.cli.run import RunCommand
@@ -106,7 +107,7 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="watcher",
         description="Control room for synthetic-data generation: plan, generate, verify, watch, gate, train.",
     )
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     command = DEFAULT_COMMAND if args.command is None else {n: c for n, _, c in COMMANDS}[args.command]
     try:
         return command.run(args, parser)
