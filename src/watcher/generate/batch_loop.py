@@ -22,6 +22,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from watcher.errors import DiskFullError
 from watcher.generate.batch_items import (
     RESUBMIT,
@@ -47,8 +49,8 @@ from watcher.run.batches import (
     BatchView,
     batch_line,
 )
-from watcher.run.files import JsonlAppender, read_control
-from watcher.run.records import FAIL_AUTH, FAIL_NOT_FOUND, IdRound
+from watcher.run.files import JsonlAppender, pid_alive, read_control
+from watcher.run.records import FAIL_AUTH, FAIL_NOT_FOUND, TERMINAL_STATES, IdRound, decode_heartbeat
 
 if TYPE_CHECKING:
     from watcher.generate.worker import Worker
@@ -238,7 +240,16 @@ class BatchLoop:
         gone = set(w.control["stop_workers"])
         owners = [(b.worker, b.backend) for b in led.in_flight()]
         owners += [(int(i.get("worker", -1)), str(i.get("backend", ""))) for i in led.intents.values()]
-        return any(o != w.worker_id and o not in gone and b in w.cfg.backends for o, b in owners)
+        return any(o != w.worker_id and o not in gone and b in w.cfg.backends and self._polling(o) for o, b in owners)
+
+    def _polling(self, worker_id: int) -> bool:
+        """That worker is alive and still working: its batches will come back (a batch left by a
+        worker that is gone waits for the next run, so nothing here waits on it)."""
+        try:
+            hb = decode_heartbeat(self.w.paths.heartbeat(worker_id).read_bytes())
+        except (OSError, msgspec.DecodeError):
+            return False
+        return hb.state not in TERMINAL_STATES and pid_alive(hb.pid)
 
     async def _submit(self, sts: list[ItemState], lines: list[dict[str, Any]]) -> None:
         w = self.w

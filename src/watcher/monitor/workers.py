@@ -22,10 +22,9 @@ from watcher.monitor.snapshot import WorkerStats
 from watcher.monitor.tail import FileTailer
 from watcher.run.files import pid_alive
 from watcher.run.paths import RunPaths
-from watcher.run.records import Heartbeat, decode_heartbeat
+from watcher.run.records import TERMINAL_STATES, Heartbeat, decode_heartbeat
 
 STALE_HEARTBEAT_S = 5.0
-TERMINAL_STATES = ("done", "stopped", "failed")
 _MAX_MESSAGES = 50
 
 

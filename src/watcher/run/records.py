@@ -112,6 +112,9 @@ class Rejected(msgspec.Struct, kw_only=True):
     status: str = "rejected"
 
 
+TERMINAL_STATES = ("done", "stopped", "failed")  # a worker in one of these takes and polls nothing more
+
+
 class Heartbeat(msgspec.Struct, kw_only=True):
     worker_id: int
     pid: int
