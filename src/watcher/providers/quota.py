@@ -35,6 +35,8 @@ class Ticket:
     sent_at: float
     answered: bool = False
     free_at: float | None = None  # accepted with quota headers: when its slot frees
+    answered_at: float = math.inf
+    remaining: int = -1  # what its answer's headers said (-1: nothing)
     waited: bool = False  # the gate held it back for a while
 
 
@@ -44,8 +46,9 @@ class QuotaGate:
         self._base: Quota | None = None  # the quota of the answer to the latest-sent answered call
         self._base_sent = -math.inf
         self._after: list[Ticket] = []  # calls sent after _base_sent, or still in flight
-        self._pending: list[tuple[float, int]] = []  # heap: free_at of accepted calls sent before it
-        self._freed: list[float] = []  # free_at of those that passed: > _base_sent, <= now
+        # heap (free_at, seq, answered_at, remaining): accepted calls the base's remaining counted as held
+        self._pending: list[tuple[float, int, float, int]] = []
+        self._freed: list[tuple[float, float, int]] = []  # the same of those passed: > _base_sent, <= now
         self._seq = 0
         self._skip = 0  # slots in _pending the base already counted as free
         self.hold_until = 0.0  # a 429's Retry-After, when the quota headers came with it
@@ -66,11 +69,11 @@ class QuotaGate:
         if now < self.hold_until:
             return 0, self.hold_until - now
         while self._pending and self._pending[0][0] <= now:
-            f = heapq.heappop(self._pending)[0]
+            f, _, answered_at, remaining = heapq.heappop(self._pending)
             if self._skip > 0:
                 self._skip -= 1  # in the base's remaining already
             else:
-                self._freed.append(f)
+                self._freed.append((f, answered_at, remaining))
         # Drop answered calls that hold nothing (429s, answers without headers, freed slots).
         self._after = [t for t in self._after if not t.answered or (t.free_at is not None and t.free_at > now)]
         held = len(self._after)
@@ -128,9 +131,9 @@ class QuotaGate:
             if retry_after is not None:
                 self.hold_until = max(self.hold_until, self._clock() + retry_after)
         else:
-            t.free_at = quota.reset_at
+            t.free_at, t.remaining = quota.reset_at, quota.remaining
             if t.sent_at <= self._base_sent and t.free_at > self._base_sent and not self._is_after(t):
-                self._push(t.free_at)  # counted in the base already; frees later
+                self._push(t)  # counted in the base already; frees later
         if t.sent_at > self._base_sent:
             self._rebase(t, quota)
         self._wake()
@@ -141,35 +144,50 @@ class QuotaGate:
         self._wake()
 
     def _settle(self, t: Ticket) -> None:
-        t.answered = True
+        t.answered, t.answered_at = True, self._clock()
 
     def _is_after(self, t: Ticket) -> bool:
         return any(x is t for x in self._after)
 
-    def _push(self, free_at: float) -> None:
+    def _push(self, t: Ticket) -> None:
+        assert t.free_at is not None
         self._seq += 1
-        heapq.heappush(self._pending, (free_at, self._seq))
+        heapq.heappush(self._pending, (t.free_at, self._seq, t.answered_at, t.remaining))
 
     def _rebase(self, t: Ticket, quota: Quota) -> None:
         self._base, self._base_sent = quota, t.sent_at
+
+        # Calls sent a moment apart reach the server in any order, so a call answered after this one
+        # was sent may have been admitted after it, and not be in its remaining. It surely was
+        # before when its answer came back before this call went out, or when its answer left more
+        # remaining than this one's (admissions count the window down). Any other such slot is held
+        # on our own count until it frees, and adds nothing then.
+        def before_it(x: Ticket) -> bool:
+            return x.answered_at <= t.sent_at or x.remaining > quota.remaining
+
         # Every slot we know of that was held when this call was sent: its f in the heap (or
         # still in flight), whether or not our view of it has freed since.
         while self._pending and self._pending[0][0] <= t.sent_at:
             heapq.heappop(self._pending)
-        for f in self._freed:
-            if f > t.sent_at:
-                self._push(f)
-        self._freed = []
+        known = [Ticket(-math.inf, answered=True, free_at=f, answered_at=a, remaining=r)
+                 for f, _, a, r in self._pending]
+        known += [Ticket(-math.inf, answered=True, free_at=f, answered_at=a, remaining=r)
+                  for f, a, r in self._freed if f > t.sent_at]
+        self._pending, self._freed = [], []
+        for x in known:
+            if before_it(x):
+                self._push(x)
+            elif x.free_at is not None and x.free_at > self._clock():
+                self._after.append(x)
         if t.free_at is not None and t.free_at > t.sent_at and not self._is_after(t):
-            self._push(t.free_at)
+            self._push(t)
         keep: list[Ticket] = []
         for x in self._after:
-            if x.sent_at > t.sent_at or not x.answered:
-                # Sent after it, or still in flight: calls sent a moment apart may reach the
-                # server in either order, so one sent before it may not be in its remaining yet.
+            if x.sent_at > t.sent_at or not x.answered or (x is not t and not before_it(x)):
+                # Sent after it, still in flight, or maybe admitted after it: not in its remaining.
                 keep.append(x)
             elif x.free_at is not None and x.free_at > t.sent_at:
-                self._push(x.free_at)  # its slot is in the new remaining; it frees later
+                self._push(x)  # its slot is in the new remaining; it frees later
         self._after = keep
         # We learn of a freed slot at its answer's reset, which is late by the answer's transit (or
         # more, when the loop was busy). The server says how many slots it held for this call:

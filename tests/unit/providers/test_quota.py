@@ -126,3 +126,23 @@ def test_late_news_of_a_freed_slot_is_not_counted_twice() -> None:
     clock.t = 110.6
     assert gate.try_start() == pytest.approx(WINDOW - 0.6)  # ... and brings no room: the next is the 110.0 calls'
     assert server.rejected == 0
+
+
+def test_answers_admitted_in_another_order_than_sent_send_no_extra_call() -> None:
+    """Three calls in flight together: the server admits the last-sent first (remaining 3) and the
+    others after it. That answer's remaining misses them, so the gate counts them itself: the window
+    of 4 gets one more call, not three (seen on a loaded machine: 429s at the window's 2nd round)."""
+    clock = Clock()
+    gate = QuotaGate(clock)
+    sent = []
+    for _ in range(3):
+        sent.append(start(gate))
+        clock.t += 0.001
+    clock.t = 100.01  # admitted C, B, A: remaining 3, 2, 1; full again WINDOW after the last
+    full = clock.t + WINDOW
+    quota = {2: 3, 1: 2, 0: 1}
+    clock.t = 100.02
+    for i in (1, 0, 2):  # read B, A, then C (sent last, admitted first)
+        gate.answered(sent[i], Quota(remaining=quota[i], limit=LIMIT, reset_s=full - clock.t, seen_at=clock.t))
+    start(gate)  # the window's 4th slot
+    assert isinstance(gate.try_start(), float)  # and no 5th
