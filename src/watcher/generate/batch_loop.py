@@ -22,8 +22,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from watcher.errors import DiskFullError
 from watcher.generate.batch_items import (
     RESUBMIT,
@@ -50,7 +48,7 @@ from watcher.run.batches import (
     batch_line,
 )
 from watcher.run.files import JsonlAppender, pid_alive, read_control
-from watcher.run.records import FAIL_AUTH, FAIL_NOT_FOUND, TERMINAL_STATES, IdRound, decode_heartbeat
+from watcher.run.records import FAIL_AUTH, FAIL_NOT_FOUND, TERMINAL_STATES, IdRound, read_heartbeat
 
 if TYPE_CHECKING:
     from watcher.generate.worker import Worker
@@ -245,11 +243,8 @@ class BatchLoop:
     def _polling(self, worker_id: int) -> bool:
         """That worker is alive and still working: its batches will come back (a batch left by a
         worker that is gone waits for the next run, so nothing here waits on it)."""
-        try:
-            hb = decode_heartbeat(self.w.paths.heartbeat(worker_id).read_bytes())
-        except (OSError, msgspec.DecodeError):
-            return False
-        return hb.state not in TERMINAL_STATES and pid_alive(hb.pid)
+        hb = read_heartbeat(self.w.paths.heartbeat(worker_id))
+        return hb is not None and hb.state not in TERMINAL_STATES and pid_alive(hb.pid)
 
     async def _submit(self, sts: list[ItemState], lines: list[dict[str, Any]]) -> None:
         w = self.w

@@ -29,7 +29,7 @@ from watcher.generate.plan import build_plan, load_resume_state
 from watcher.run.batches import BatchLedger
 from watcher.run.files import atomic_write_json, read_json
 from watcher.run.paths import RunPaths
-from watcher.run.records import Heartbeat, decode_heartbeat
+from watcher.run.records import read_heartbeat
 
 
 class _Cost(msgspec.Struct):
@@ -124,22 +124,13 @@ def budget_stop_message(paths: RunPaths, cfg: RunConfig) -> str | None:
         return budget_message(budget.spent(), budget.ceiling)
     # Batch mode stops short of the ceiling: the workers say so, with the bound of the request that
     # did not fit (its input and max_tokens out at the batch price), since only they priced it.
-    hit = [hb for hb in _heartbeats(paths, layout) if hb.budget_hit]
+    beats = [read_heartbeat(paths.heartbeat(int(wid))) for wid in layout.get("workers", {}) if str(wid).isdigit()]
+    hit = [hb for hb in beats if hb is not None and hb.budget_hit]
     if not hit:
         return None
     bounds = [hb.budget_next_usd for hb in hit if hb.budget_next_usd]
     more = f" (one more batch request could cost up to {usd(min(bounds))})" if bounds else ""
     return budget_message(budget.spent(), budget.ceiling) + more
-
-
-def _heartbeats(paths: RunPaths, layout: dict) -> list[Heartbeat]:
-    out = []
-    for wid in layout.get("workers", {}):
-        try:
-            out.append(decode_heartbeat(paths.heartbeat(int(wid)).read_bytes()))
-        except (OSError, ValueError, msgspec.DecodeError):
-            continue
-    return out
 
 
 def projected_warning(paths: RunPaths, cfg: RunConfig) -> str | None:

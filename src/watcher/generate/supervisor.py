@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from watcher.config import RunConfig, config_to_dict, dump_config, load_config
 from watcher.errors import EXIT_DISK_FULL, EXIT_FATAL, ConfigError
 from watcher.gate.verdict import GateVerdict, read_gate_verdict
@@ -37,7 +35,7 @@ from watcher.run.files import (
 )
 from watcher.run.lock import RunLock
 from watcher.run.paths import RunPaths, check_output_name, check_run_name
-from watcher.run.records import decode_heartbeat
+from watcher.run.records import read_heartbeat
 from watcher.train.state import TrainingState
 
 # Fields that decide which items exist and where they go: changing them on resume would mix jobs.
@@ -312,11 +310,8 @@ class Supervisor:
     def _fatal_reason(self, w: WorkerProc) -> str:
         """Why a worker exited fatally, in its own words: its heartbeat's last error (the worker
         writes its fatal reason there) when that heartbeat is this process's, else "fatal error"."""
-        try:
-            hb = decode_heartbeat(self.paths.heartbeat(w.id).read_bytes())
-        except (OSError, msgspec.DecodeError):
-            return "fatal error"
-        return (hb.last_error or "fatal error") if hb.pid == w.pid else "fatal error"
+        hb = read_heartbeat(self.paths.heartbeat(w.id))
+        return (hb.last_error or "fatal error") if hb is not None and hb.pid == w.pid else "fatal error"
 
     def _fail(self, w: WorkerProc, why: str) -> None:
         w.state = "failed"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -154,6 +155,14 @@ def encode_line(record: Accepted | Rejected | dict[str, Any]) -> bytes:
 
 def decode_heartbeat(data: bytes | str) -> Heartbeat:
     return _hb_decoder.decode(data)
+
+
+def read_heartbeat(path: Path) -> Heartbeat | None:
+    """A worker's heartbeat file, or None when it is missing or half-written."""
+    try:
+        return _hb_decoder.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
 
 
 GROUP_FIELD = {"poetry": "form", "agentic": "category", "aba": "variant"}  # the one rule for "which group"

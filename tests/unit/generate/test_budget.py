@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from watcher.config import parse_config
 from watcher.generate.budget import Budget, SpentTally, budget_message, record_prices
 from watcher.generate.supervisor import config_difference
@@ -71,10 +73,10 @@ def test_batch_stop_line_comes_from_the_worker_that_priced_the_request(tmp_path)
     atomic_write_json(paths.layout, {"round": 0, "workers": {"0": {"backend": "c", "shard": 0, "shards": 1}}})
     paths.dataset.write_text(json.dumps({"cost_usd": 0.0012}) + "\n")
     hb = Heartbeat(worker_id=0, pid=1, backend="c", model="m", state="stopped", pending=3)
-    atomic_write_json(paths.heartbeat(0), {f: getattr(hb, f) for f in hb.__struct_fields__})
+    paths.heartbeat(0).write_bytes(msgspec.json.encode(hb))
     assert budget_stop_message(paths, cfg) is None  # stopped for another reason: no budget line
     hb.budget_hit, hb.budget_next_usd = True, 0.0031
-    atomic_write_json(paths.heartbeat(0), {f: getattr(hb, f) for f in hb.__struct_fields__})
+    paths.heartbeat(0).write_bytes(msgspec.json.encode(hb))
     assert budget_stop_message(paths, cfg) == (
         "budget reached: $0.0012 of $0.0040; raise it with --max-cost to continue"
         " (one more batch request could cost up to $0.0031)")
