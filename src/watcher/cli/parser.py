@@ -32,8 +32,8 @@ class OneLineParser(argparse.ArgumentParser):
 
     def _explain(self, message: str, top: OneLineParser) -> str:
         m = _INVALID_CHOICE.match(message)
-        commands = self._commands()
-        if m is None or m.group(1) != "command" or commands is None:
+        commands = list(self._sub_parsers())
+        if m is None or m.group(1) != "command" or not commands:
             if message.startswith("unrecognized arguments:"):
                 flags = [a.split("=")[0] for a in message.split(":", 1)[1].split() if a.startswith("-")]
                 if flags:
@@ -54,9 +54,6 @@ class OneLineParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction):
                 return dict(action.choices)
         return {}
-
-    def _commands(self) -> list[str] | None:
-        return list(self._sub_parsers()) or None
 
     def _sub_command(self) -> OneLineParser:
         subs = self._sub_parsers()
